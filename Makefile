@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine: `make figures` and `make test`. Both create (or reuse)
+# the virtual environment .venv from pyproject.toml first.
+PYTHON ?= python3
+PROFILE ?= quick
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup figures test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Regenerate every figure and table into figures/ (PROFILE=smoke|quick|paper).
+figures: setup
+	$(PY) -m tdca_lib.reproduce --profile $(PROFILE)
+
+# Lint, unit tests, and the notebooks under the smoke profile, their checked outputs compared
+# by nbval with the committed ones. Figures go to build/, never over the committed figures/.
+test: setup lint
+	TDCA_PROFILE=smoke TDCA_FIGURES_DIR=$(CURDIR)/build/test-figures \
+		$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+lint: setup
+	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks
+
+bench: setup
+	$(PY) benchmarks/bench_pgpe.py

@@ -1,0 +1,223 @@
+"""Section 1 of the paper: BP vs a TDCA network on a non-convex 2-D Gaussian landscape (Fig 2).
+
+The bottom-up "network" here is just a point p = (x, y). BP moves it by gradient descent on the
+landscape (autograd); the TDCA network maps [x, y] (plus a one-hot task id in the multi-task
+case) to an update [dx, dy], with no gradient and no loss. Both use the same start, number of
+steps and step size. PGPE evolves the TDCA network so that, from a grid of starts, the points
+end as low as possible (fitness = minus the mean landscape value after the inner loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .outer_loop import evolve_or_load
+from .pgpe import PGPE
+from .profiles import Profiles
+from .tdca_network import PopulationMLP
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """f(p) = -sum_k A_k exp(-|p - m_k|^2 / (2 s_k^2)), to be minimised.
+
+    Component 0 is the dominant Gaussian (global minimum), component 1 the smaller one that
+    makes a local minimum.
+    """
+
+    amplitudes: tuple[float, ...]
+    means: tuple[tuple[float, float], ...]
+    widths: tuple[float, ...]
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        """``[..., 2]`` -> ``[...]``."""
+        value = torch.zeros(points.shape[:-1], dtype=points.dtype, device=points.device)
+        for a, m, s in zip(self.amplitudes, self.means, self.widths):
+            d2 = ((points - torch.tensor(m, dtype=points.dtype, device=points.device)) ** 2).sum(-1)
+            value = value - a * torch.exp(-d2 / (2 * s * s))
+        return value
+
+    def gradient(self, points: torch.Tensor) -> torch.Tensor:
+        """Autograd's gradient of f at ``[..., 2]`` points: what backprop would give."""
+        with torch.enable_grad():
+            p = points.detach().requires_grad_(True)
+            return torch.autograd.grad(self(p).sum(), p)[0]
+
+    def minima(self) -> torch.Tensor:
+        """``[K, 2]``: the minimum each component's basin holds (long small-step descent)."""
+        return bp_trajectory(self, torch.tensor(self.means), steps=4000, lr=0.05)[-1]
+
+    @property
+    def global_minimum(self) -> torch.Tensor:
+        return self.minima()[0]
+
+    @property
+    def local_minimum(self) -> torch.Tensor:
+        return self.minima()[1]
+
+
+# Our choice (the paper gives no numbers): a dominant wide Gaussian at the origin and a smaller,
+# narrow one up-right whose basin traps gradient descent. The second task mirrors the idea
+# elsewhere in the plane. Minima: task 1 global f=-1.00 at (0, 0), local f=-0.85 near (2.5, 2.1).
+LANDSCAPE = Landscape(amplitudes=(1.0, 0.6), means=((0.0, 0.0), (2.6, 2.2)), widths=(2.0, 0.6))
+SECOND_LANDSCAPE = Landscape(
+    amplitudes=(1.0, 0.6), means=((-1.0, 1.0), (-3.0, -1.8)), widths=(1.8, 0.6)
+)
+PAPER_LIKE_START = (4.0, 3.6)  # beyond the small Gaussian, as in the paper's Fig 2b-d
+
+
+@dataclass(frozen=True)
+class GaussianSettings:
+    """Every knob of the Gaussian experiment. Defaults are the ``quick`` profile; all our choice."""
+
+    seed: int = 0  # PGPE's sampler and the TDCA network's initial centre
+    steps: int = 50  # inner-loop steps, the same for BP and TDCA
+    lr: float = 0.5  # inner-loop step size, the same for BP and TDCA
+    hidden: int = 16  # TDCA network: in -> hidden -> hidden -> 2, tanh
+    extent: float = 5.0  # the plane shown and sampled: [-extent, extent]^2
+    train_grid: int = 9  # fitness is averaged over a train_grid x train_grid grid of starts
+    population: int = 64  # PGPE members a generation (antithetic pairs)
+    sigma: float = 0.1  # PGPE exploration std
+    center_lr: float = 0.03  # Adam on PGPE's centre
+    generations: int = 400
+    checkpoint_every: int = 50  # generations between resume checkpoints
+    load_evolved_from: str | None = None  # a profile whose shipped network to load instead
+
+
+PROFILES = Profiles(
+    GaussianSettings,
+    # smoke loads the network quick evolved, so its numbers are quick's (what nbval compares)
+    smoke=dict(load_evolved_from="quick"),
+    quick=dict(),
+    paper=dict(population=256, generations=2000, train_grid=15),
+)
+REGENERATE = "python -m tdca_lib.reproduce --profile quick --only 01"
+
+
+def grid(extent: float, n: int) -> torch.Tensor:
+    """``[n*n, 2]`` points of a regular grid over [-extent, extent]^2, x fastest."""
+    axis = torch.linspace(-extent, extent, n)
+    y, x = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([x.flatten(), y.flatten()], -1)
+
+
+def bp_trajectory(
+    landscape: Landscape, starts: torch.Tensor, steps: int, lr: float
+) -> torch.Tensor:
+    """Gradient descent from ``starts [N, 2]``: returns ``[steps + 1, N, 2]``."""
+    points = [starts]
+    for _ in range(steps):
+        points.append(points[-1] - lr * landscape.gradient(points[-1]))
+    return torch.stack(points)
+
+
+class GaussianTDCA:
+    """The TDCA network of the Gaussian experiments: [x, y, task one-hot] -> [dx, dy]."""
+
+    def __init__(self, hidden: int, tasks: int = 1):
+        self.tasks = tasks
+        self.net = PopulationMLP([2 + (tasks if tasks > 1 else 0), hidden, hidden, 2])
+
+    def updates(self, params: torch.Tensor, points: torch.Tensor, task: torch.Tensor | None = None):
+        """``params [P, D]``, ``points [P, N, 2]``, ``task [N]`` ids -> updates ``[P, N, 2]``."""
+        inputs = points
+        if self.tasks > 1:
+            one_hot = torch.nn.functional.one_hot(task, self.tasks).to(points)
+            inputs = torch.cat([points, one_hot.expand(len(points), -1, -1)], -1)
+        return self.net(params, inputs)
+
+    def trajectory(
+        self,
+        params: torch.Tensor,
+        starts: torch.Tensor,
+        steps: int,
+        lr: float,
+        task: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The inner loop p <- p + lr * T(p) from ``starts [N, 2]``: ``[steps + 1, P, N, 2]``."""
+        points = [starts.to(params).expand(len(params), -1, -1)]
+        for _ in range(steps):
+            points.append(points[-1] + lr * self.updates(params, points[-1], task))
+        return torch.stack(points)
+
+
+def task_values(landscapes: tuple[Landscape, ...], points: torch.Tensor, task: torch.Tensor):
+    """Each point's value on its own task's landscape: ``points [..., N, 2]``, ``task [N]``."""
+    values = torch.stack([landscape(points) for landscape in landscapes], -1)
+    return values.gather(-1, task.expand(values.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+
+
+def fitness_function(
+    tdca: GaussianTDCA, landscapes: tuple[Landscape, ...], settings: GaussianSettings
+):
+    """Fitness of each member: minus the mean landscape value after the inner loop, over a grid
+    of starts (for every task). Deterministic, so resumed runs match uninterrupted ones."""
+    starts = grid(settings.extent, settings.train_grid)
+    task = torch.arange(len(landscapes)).repeat_interleave(len(starts))
+    starts = starts.repeat(len(landscapes), 1)
+
+    def fitness(params: torch.Tensor, generation: int) -> torch.Tensor:
+        ids = task.to(params.device)
+        final = tdca.trajectory(params, starts, settings.steps, settings.lr, ids)[-1]
+        return -task_values(landscapes, final, ids).mean(-1)
+
+    return fitness
+
+
+def evolved_tdca(
+    settings: GaussianSettings,
+    profile: str,
+    landscapes: tuple[Landscape, ...] = (LANDSCAPE,),
+    device: torch.device | str = "cpu",
+) -> tuple[GaussianTDCA, torch.Tensor, list[dict[str, float]], dict]:
+    """Evolve (or load) the TDCA network for one or several landscapes.
+
+    Returns the network, its evolved parameters ``[1, D]`` on ``device``, the evolution log and
+    the checkpoint's manifest.
+    """
+    tdca = GaussianTDCA(settings.hidden, tasks=len(landscapes))
+    name = "gaussian" if len(landscapes) == 1 else f"gaussian-{len(landscapes)}tasks"
+
+    def make_pgpe() -> PGPE:
+        start = tdca.net.init(torch.Generator().manual_seed(settings.seed)).to(device)
+        return PGPE(start, population=settings.population, sigma=settings.sigma,
+                    center_lr=settings.center_lr, seed=settings.seed)
+
+    center, log, manifest = evolve_or_load(
+        name, settings, profile=profile, experiment="01_gaussian",
+        fitness=fitness_function(tdca, landscapes, settings), make_pgpe=make_pgpe,
+        regenerate=REGENERATE,
+    )
+    return tdca, center.to(device)[None], log, manifest
+
+
+# --- Reading the results ---------------------------------------------------------------------
+
+REACH_TOLERANCE = 0.5  # a run "reaches" a minimum when it ends this close to it (our choice)
+FAR = 4.0  # "far from the centre": this far or more from the global minimum (our choice)
+BASIN_RADIUS = 0.9  # the circle drawn around the local minimum in Fig 2e-f (our choice)
+
+
+def reaches(final: torch.Tensor, target: torch.Tensor, tolerance: float = REACH_TOLERANCE):
+    """``final [..., 2]`` -> bool ``[...]``: ended within ``tolerance`` of ``target [2]``."""
+    return (final - target).norm(dim=-1) < tolerance
+
+
+def points_toward(points: torch.Tensor, updates: torch.Tensor, target: torch.Tensor):
+    """bool ``[N]``: the update at each point has a positive component toward ``target``."""
+    return ((target - points) * updates).sum(-1) > 0
+
+
+def bp_updates(landscape: Landscape, points: torch.Tensor, lr: float) -> torch.Tensor:
+    """BP's update field ``[N, 2]``: one gradient-descent step at each point."""
+    return -lr * landscape.gradient(points)
+
+
+def tdca_updates(tdca: GaussianTDCA, params: torch.Tensor, points: torch.Tensor, lr: float,
+                 task: int = 0) -> torch.Tensor:
+    """The TDCA network's update field ``[N, 2]`` (for task id ``task``), one step each."""
+    ids = torch.full((len(points),), task, dtype=torch.long, device=params.device)
+    with torch.no_grad():
+        return lr * tdca.updates(params, points.to(params)[None], ids)[0].cpu()

@@ -1,0 +1,132 @@
+"""The outer loop: PGPE generations over a fitness function, checkpointed and resumable.
+
+A run keeps its state in ``run_dir/state.pt`` (written atomically every ``checkpoint_every``
+generations and at the end). Calling :func:`evolve` again with the same ``run_dir`` continues
+from there; on the CPU the result is bit-identical to a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from .checkpoints import load_evolved, save_evolved
+from .files import RUNS, atomic_write
+from .pgpe import PGPE
+
+FitnessFn = Callable[[torch.Tensor, int], torch.Tensor]
+"""``fitness(params [P, D], generation) -> [P]``; higher is better. It must be a pure function
+of its arguments (draw any randomness from a generator seeded by ``generation``), or a resumed
+run would differ from an uninterrupted one."""
+
+
+class ResumeMismatch(RuntimeError):
+    """The run folder holds the state of a run with other settings."""
+
+
+def evolve(
+    fitness: FitnessFn,
+    pgpe: PGPE,
+    generations: int,
+    *,
+    run_dir: str | Path | None = None,
+    checkpoint_every: int = 25,
+    meta: dict[str, Any] | None = None,
+    progress: bool = True,
+    desc: str = "outer loop",
+) -> list[dict[str, float]]:
+    """Run PGPE until ``pgpe.generation == generations``; return the log, one row a generation.
+
+    Each row holds the generation's ``best`` and ``mean`` member fitness, ``nonfinite`` (members
+    whose fitness was NaN/Inf), ``sigma`` and ``center``: the fitness of the centre that sampled
+    the generation, evaluated in the same batch as the members.
+
+    ``meta`` (the experiment's settings, say) is stored with the state; resuming a run whose
+    ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs.
+    """
+    meta = dict(meta or {})
+    log: list[dict[str, float]] = []
+    state_path = Path(run_dir) / "state.pt" if run_dir is not None else None
+    if state_path is not None and state_path.exists():
+        state = torch.load(state_path, map_location=pgpe.center.device)
+        if state["meta"] != meta:
+            raise ResumeMismatch(
+                f"{state_path} holds a run with other settings:\n  saved: {state['meta']}\n"
+                f"  asked: {meta}\nDelete {state_path.parent} to start afresh, or ask for the "
+                "saved settings to resume it."
+            )
+        pgpe.load_state_dict(state["pgpe"])
+        log = state["log"]
+
+    def save() -> None:
+        if state_path is not None:
+            state = {"pgpe": pgpe.state_dict(), "log": log, "meta": meta}
+            atomic_write(state_path, lambda tmp: torch.save(state, tmp))
+
+    # mininterval: a notebook keeps every refresh of the bar in its saved output
+    with tqdm(total=generations, initial=pgpe.generation, desc=desc, disable=not progress,
+              mininterval=3) as bar:
+        while pgpe.generation < generations:
+            members = pgpe.ask()
+            # The centre rides along in the same batch: one evaluation, and its fitness is logged.
+            batch = torch.cat([members, pgpe.center.detach()[None]])
+            values = fitness(batch, pgpe.generation).detach().float()
+            row = pgpe.tell(values[:-1])
+            row = {"generation": pgpe.generation, "center": values[-1].item(), **row}
+            log.append(row)
+            bar.update(1)
+            bar.set_postfix(best=f"{row['best']:.4g}", mean=f"{row['mean']:.4g}",
+                            center=f"{row['center']:.4g}", refresh=False)
+            if pgpe.generation % checkpoint_every == 0:
+                save()
+    save()
+    return log
+
+
+def evolve_or_load(
+    name: str,
+    settings: Any,
+    *,
+    profile: str,
+    experiment: str,
+    fitness: FitnessFn,
+    make_pgpe: Callable[[], PGPE],
+    regenerate: str,
+) -> tuple[torch.Tensor, list[dict[str, float]], dict[str, Any]]:
+    """The evolved centre ``[D]``, its log and manifest for experiment ``name``.
+
+    If ``settings.load_evolved_from`` names a profile, load the checkpoint that profile shipped
+    (``<name>-<that profile>``), checking it was evolved with these settings. Otherwise evolve
+    now (resumable in ``runs/<name>-<profile>/``) and ship the result as ``<name>-<profile>``.
+    ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``
+    and ``load_evolved_from`` fields.
+    """
+    fields = dataclasses.asdict(settings)
+    # Fields that say how a run is carried out, not what it evolves.
+    how = {"load_evolved_from", "checkpoint_every"}
+    evolved_with = {k: v for k, v in fields.items() if k not in how}
+    if settings.load_evolved_from:
+        return load_evolved(
+            f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate
+        )
+    pgpe = make_pgpe()
+    log = evolve(
+        fitness,
+        pgpe,
+        settings.generations,
+        run_dir=RUNS / f"{name}-{profile}",
+        checkpoint_every=settings.checkpoint_every,
+        meta=evolved_with,
+        desc=f"evolving {name} ({profile})",
+    )
+    center = pgpe.center.detach().cpu()
+    manifest = save_evolved(
+        f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
+        settings=evolved_with,
+    )
+    return center, log, manifest

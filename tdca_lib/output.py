@@ -1,0 +1,95 @@
+"""The one place that styles and writes figures and tables into ``figures/``.
+
+A notebook makes one :class:`Output` for its section and profile; every figure goes out as PNG
+and PDF, every table as Markdown, LaTeX and CSV, all atomically, and each is recorded in
+``figures/manifest.json`` (section, caption, profile, commit) from which :mod:`reproduce` builds
+the gallery ``figures/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .checkpoints import current_commit
+from .files import atomic_write, atomic_write_text, figures_dir
+
+MANIFEST = "manifest.json"
+
+# Paper-like figures: small serif-free fonts, no top/right spines, colour-blind-safe cycle.
+STYLE: dict[str, Any] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.fonttype": 42,  # editable text in the PDFs
+    "svg.hashsalt": "tdca",
+    "axes.prop_cycle": mpl.cycler(color=["#0072B2", "#D55E00", "#009E73", "#E69F00",
+                                         "#CC79A7", "#56B4E9", "#F0E442", "#000000"]),
+}
+BP_COLOR, TDCA_COLOR, DIFFUSION_COLOR = "#0072B2", "#D55E00", "#E69F00"  # blue, red, orange
+
+
+def use_paper_style() -> None:
+    mpl.rcParams.update(STYLE)
+
+
+def read_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    path = (folder or figures_dir()) / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+class Output:
+    """Writes one section's figures and tables. ``section`` is the notebook's stem."""
+
+    def __init__(self, section: str, profile: str, folder: Path | None = None):
+        self.section, self.profile = section, profile
+        self.folder = Path(folder) if folder is not None else figures_dir()
+
+    def figure(self, fig: plt.Figure, name: str, caption: str) -> list[Path]:
+        """Save ``fig`` as ``name.png`` and ``name.pdf``."""
+        paths = []
+        for fmt in ("png", "pdf"):
+            path = self.folder / f"{name}.{fmt}"
+            # metadata without dates, so an unchanged figure is an unchanged file
+            meta = {"Software": None} if fmt == "png" else {"CreationDate": None}
+            atomic_write(path, lambda tmp, f=fmt, m=meta: fig.savefig(tmp, format=f, metadata=m))
+            paths.append(path)
+        self._record(name, "figure", caption, paths)
+        return paths
+
+    def table(self, frame: pd.DataFrame, name: str, caption: str) -> list[Path]:
+        """Save ``frame`` as ``name.md``, ``name.tex`` and ``name.csv``."""
+        texts = {
+            "md": frame.to_markdown(index=False) + "\n",
+            "tex": frame.to_latex(index=False, caption=caption, label=f"tab:{name}"),
+            "csv": frame.to_csv(index=False),
+        }
+        paths = [atomic_write_text(self.folder / f"{name}.{ext}", t) for ext, t in texts.items()]
+        self._record(name, "table", caption, paths)
+        return paths
+
+    def _record(self, name: str, kind: str, caption: str, paths: list[Path]) -> None:
+        manifest = read_manifest(self.folder)
+        manifest[name] = {
+            "kind": kind,
+            "section": self.section,
+            "caption": caption,
+            "profile": self.profile,
+            "files": [p.name for p in paths],
+            "commit": current_commit(),
+        }
+        text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+        atomic_write_text(self.folder / MANIFEST, text)

@@ -1,0 +1,67 @@
+"""Drawing functions: they take computed data and an axes, and draw. No computation here."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .gaussian import BASIN_RADIUS, Landscape, grid
+
+
+def _surface(landscape: Landscape, extent: float, n: int = 121):
+    points = grid(extent, n)
+    values = landscape(points).reshape(n, n)
+    axis = np.linspace(-extent, extent, n)
+    return axis, axis, values.numpy()
+
+
+def surface_3d(ax, landscape: Landscape, extent: float, paths: dict[str, tuple[torch.Tensor, str]]):
+    """3-D surface of ``landscape`` with each path ``[T, 2]`` drawn on it, labelled, coloured."""
+    x, y, z = _surface(landscape, extent, 81)
+    xx, yy = np.meshgrid(x, y)
+    ax.plot_surface(xx, yy, z, cmap="viridis", alpha=0.55, linewidth=0, rstride=2, cstride=2)
+    for label, (path, color) in paths.items():
+        height = landscape(path).numpy() + 0.02  # just above the surface, so it stays visible
+        ax.plot(path[:, 0], path[:, 1], height, color=color, lw=2, marker="o", ms=2, label=label)
+    ax.set(xlabel="x", ylabel="y", zlabel="f(x, y)")
+    ax.view_init(elev=40, azim=-120)
+
+
+def contour(ax, landscape: Landscape, extent: float, levels: int = 20):
+    x, y, z = _surface(landscape, extent)
+    ax.contour(x, y, z, levels=levels, cmap="viridis", linewidths=0.8)
+    ax.set(xlabel="x", ylabel="y", aspect="equal", xlim=(-extent, extent), ylim=(-extent, extent))
+
+
+def paths_on_contour(ax, landscape, extent, paths: dict[str, tuple[torch.Tensor, str]]):
+    contour(ax, landscape, extent)
+    for label, (path, color) in paths.items():
+        ax.plot(path[:, 0], path[:, 1], color=color, lw=1.8, marker="o", ms=2, label=label)
+        ax.plot(*path[0], "k^", ms=6)
+    ax.legend(loc="lower left")
+
+
+def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Tensor, color: str,
+                 circle: torch.Tensor | None = None):
+    """Contour plus the update field: ``updates [N, 2]`` at ``points [N, 2]``, arrows normalised
+    to equal length, colour-coded by log10 magnitude so vanishing updates stay visible."""
+    contour(ax, landscape, extent)
+    norm = updates.norm(dim=-1, keepdim=True)
+    direction = updates / norm.clamp_min(1e-12)
+    quiver = ax.quiver(points[:, 0], points[:, 1], direction[:, 0], direction[:, 1],
+                       torch.log10(norm.squeeze(-1).clamp_min(1e-8)), cmap="magma",
+                       scale=28, width=0.004, clim=(-6, 0))
+    if circle is not None:
+        ring = plt.Circle(tuple(circle.tolist()), BASIN_RADIUS, fill=False, color="red", lw=1.5)
+        ax.add_patch(ring)
+    ax.set_title(ax.get_title(), color=color)
+    return quiver
+
+
+def evolution_curve(ax, log: list[dict[str, float]], label: str, color: str):
+    generation = [row["generation"] for row in log]
+    ax.plot(generation, [row["center"] for row in log], color=color, label=f"{label}: centre")
+    ax.plot(generation, [row["mean"] for row in log], color=color, alpha=0.4, lw=0.8,
+            label=f"{label}: population mean")
+    ax.set(xlabel="generation", ylabel="fitness")

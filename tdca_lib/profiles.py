@@ -1,0 +1,58 @@
+"""Profiles: the ``smoke`` / ``quick`` / ``paper`` scales of one experiment, side by side.
+
+Each experiment keeps all its settings in one frozen dataclass whose defaults are the ``quick``
+profile; the other profiles are plain dicts of the fields they change, so the difference between
+them is visible at a glance::
+
+    PROFILES = Profiles(GaussianSettings,
+                        smoke=dict(load_evolved_from="quick"),
+                        quick=dict(),
+                        paper=dict(population=256, generations=2000))
+    settings = PROFILES.get("quick", generations=50)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S")
+
+PROFILE_NAMES = ("smoke", "quick", "paper")
+DEFAULT_PROFILE = "quick"
+
+
+def default_profile() -> str:
+    """``$TDCA_PROFILE`` if set (CI runs the notebooks under ``smoke`` this way), else ``quick``."""
+    return os.environ.get("TDCA_PROFILE", DEFAULT_PROFILE)
+
+
+class Profiles(Generic[S]):
+    """The profiles of one experiment: overrides of the settings dataclass's defaults."""
+
+    def __init__(self, settings_class: type[S], **profiles: dict[str, Any]):
+        if set(profiles) != set(PROFILE_NAMES):
+            raise ValueError(f"define exactly the profiles {PROFILE_NAMES}, got {sorted(profiles)}")
+        self.settings_class = settings_class
+        self.profiles = profiles
+        for name, overrides in profiles.items():  # fail at import, not in the middle of a run
+            self._check_names(overrides, f"profile {name!r}")
+
+    def get(self, profile: str, **overrides: Any) -> S:
+        """The settings of ``profile`` with ``overrides`` applied on top."""
+        if profile not in self.profiles:
+            raise ValueError(
+                f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}"
+            )
+        self._check_names(overrides, "override")
+        return self.settings_class(**{**self.profiles[profile], **overrides})
+
+    def _check_names(self, overrides: dict[str, Any], what: str) -> None:
+        valid = [f.name for f in dataclasses.fields(self.settings_class)]
+        unknown = sorted(set(overrides) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"{what}: unknown setting(s) {', '.join(unknown)} for "
+                f"{self.settings_class.__name__}; valid settings: {', '.join(valid)}"
+            )

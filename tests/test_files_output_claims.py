@@ -1,0 +1,51 @@
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims  # noqa: E402
+from tdca_lib.files import atomic_write, atomic_write_text  # noqa: E402
+from tdca_lib.output import Output  # noqa: E402
+from tdca_lib.reproduce import gallery  # noqa: E402
+
+
+def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    path = atomic_write_text(tmp_path / "a.txt", "old")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(path, broken)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temp file left behind
+
+
+def test_figures_and_tables_are_written_and_recorded(tmp_path):
+    out = Output("99_test", "smoke", folder=tmp_path)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    out.figure(fig, "fig_test", "A line.")
+    out.table(pd.DataFrame({"method": ["BP"], "ours": [0.5], "paper": [0.6]}), "tab_test", "T.")
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"fig_test.png", "fig_test.pdf", "tab_test.md", "tab_test.tex", "tab_test.csv",
+            "manifest.json"} <= names
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["fig_test"]["profile"] == "smoke" and manifest["tab_test"]["kind"] == "table"
+    page = gallery(tmp_path)
+    assert "![fig_test](fig_test.png)" in page and "| BP " in page and "99_test" in page
+
+
+def test_claims_verdicts_follow_the_numbers():
+    claims = Claims()
+    assert claims.judge("a", 3 > 2, "3 > 2") == SUPPORTED
+    assert claims.judge("b", 1 > 2, "1 > 2") == NOT_SUPPORTED
+    assert claims.judge("c", None, "needs a GPU") == NOT_TESTED
+    assert list(claims.frame()["verdict"]) == [SUPPORTED, NOT_SUPPORTED, NOT_TESTED]
+    with pytest.raises(TypeError):
+        claims.judge("d", "supported", "typed by hand")

@@ -1,0 +1,68 @@
+import torch
+
+from tdca_lib import gaussian
+
+L = gaussian.LANDSCAPE
+
+
+def test_gradient_matches_the_analytic_one():
+    p = torch.tensor([[1.0, -0.5], [2.4, 2.0]])
+    analytic = torch.zeros_like(p)
+    for a, m, s in zip(L.amplitudes, L.means, L.widths):
+        d = p - torch.tensor(m)
+        analytic += a * d / s**2 * torch.exp(-(d**2).sum(-1, keepdim=True) / (2 * s**2))
+    assert torch.allclose(L.gradient(p), analytic, atol=1e-6)
+
+
+def test_landscape_has_a_global_and_a_shallower_local_minimum():
+    global_min, local_min = L.minima()
+    assert L(global_min) < L(local_min) < 0
+    assert (global_min - local_min).norm() > 2
+    assert L.gradient(torch.stack([global_min, local_min])).norm(dim=-1).max() < 1e-4
+
+
+def test_gradient_descent_from_the_paper_like_start_is_trapped():
+    settings = gaussian.PROFILES.get("quick")
+    start = torch.tensor([gaussian.PAPER_LIKE_START])
+    path = gaussian.bp_trajectory(L, start, settings.steps, settings.lr)
+    assert path.shape == (settings.steps + 1, 1, 2)
+    assert gaussian.reaches(path[-1, 0], L.local_minimum)
+
+
+def test_tdca_trajectory_applies_the_network_update():
+    tdca = gaussian.GaussianTDCA(hidden=4)
+    params = torch.randn(3, tdca.net.num_params)
+    starts = gaussian.grid(2.0, 3)
+    path = tdca.trajectory(params, starts, steps=2, lr=0.5)
+    assert path.shape == (3, 3, 9, 2)
+    expected = path[1] + 0.5 * tdca.updates(params, path[1])
+    assert torch.allclose(path[2], expected)
+
+
+def test_task_id_changes_the_multitask_networks_input():
+    tdca = gaussian.GaussianTDCA(hidden=4, tasks=2)
+    assert tdca.net.sizes[0] == 4
+    params = torch.randn(1, tdca.net.num_params)
+    points = torch.zeros(1, 3, 2)
+    a = tdca.updates(params, points, torch.zeros(3, dtype=torch.long))
+    b = tdca.updates(params, points, torch.ones(3, dtype=torch.long))
+    assert not torch.allclose(a, b)
+
+
+def test_fitness_is_minus_the_mean_final_value_over_the_grid():
+    settings = gaussian.PROFILES.get("quick", train_grid=3, steps=0)
+    tdca = gaussian.GaussianTDCA(settings.hidden)
+    fitness = gaussian.fitness_function(tdca, (L,), settings)
+    params = torch.randn(2, tdca.net.num_params)
+    expected = -L(gaussian.grid(settings.extent, 3)).mean()
+    assert torch.allclose(fitness(params, 0), expected.expand(2))
+
+
+def test_shipped_checkpoint_loads_and_reaches_the_global_minimum():
+    settings = gaussian.PROFILES.get("smoke")
+    tdca, params, log, manifest = gaussian.evolved_tdca(settings, "smoke")
+    assert manifest["profile"] == "quick" and len(log) == settings.generations
+    start = torch.tensor([gaussian.PAPER_LIKE_START])
+    with torch.no_grad():
+        end = tdca.trajectory(params, start, settings.steps, settings.lr)[-1, 0, 0]
+    assert gaussian.reaches(end, L.global_minimum)

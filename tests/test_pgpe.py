@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from tdca_lib.outer_loop import evolve
+from tdca_lib.pgpe import PGPE, centered_ranks
+
+
+def sphere(optimum):
+    """Fitness of a shifted sphere: maximal (0) at ``optimum``."""
+    return lambda params, generation: -((params - optimum) ** 2).sum(-1)
+
+
+def test_reaches_the_optimum_of_a_shifted_sphere_in_50d():
+    optimum = torch.linspace(-1, 1, 50)
+    pgpe = PGPE(torch.zeros(50), population=64, sigma=0.1, center_lr=0.05, seed=0)
+    evolve(sphere(optimum), pgpe, 400, progress=False)
+    start_distance = optimum.norm().item()  # about 4.1
+    assert (pgpe.center.detach() - optimum).norm() < 0.05 * start_distance
+
+
+def test_sgd_with_momentum_also_converges():
+    optimum = torch.full((10,), 0.5)
+    pgpe = PGPE(torch.zeros(10), population=32, sigma=0.1, center_lr=0.01, optimizer="sgd",
+                seed=1)
+    evolve(sphere(optimum), pgpe, 300, progress=False)
+    assert (pgpe.center.detach() - optimum).norm() < 0.05  # from 1.58
+
+
+def test_sigma_adaptation_shrinks_sigma_on_a_sphere_and_still_converges():
+    # On a sphere the antithetic average only sees curvature, so sigma must shrink.
+    optimum = torch.full((10,), 0.5)
+    pgpe = PGPE(torch.zeros(10), population=32, sigma=0.1, center_lr=0.05, sigma_lr=0.05, seed=1)
+    evolve(sphere(optimum), pgpe, 300, progress=False)
+    assert pgpe.sigma.max() < 0.05
+    assert (pgpe.center.detach() - optimum).norm() < 0.25  # from 1.58
+
+
+def test_centered_ranks_are_evenly_spaced_in_half_interval_and_order_preserving():
+    fitness = torch.tensor([3.0, -1.0, 10.0, 0.5, 2.0, 7.0])
+    shaped = centered_ranks(fitness)
+    assert shaped.max() == 0.5 and shaped.min() == -0.5
+    assert abs(shaped.sum().item()) < 1e-6
+    assert torch.equal(torch.argsort(shaped), torch.argsort(fitness))
+    assert torch.allclose(shaped.sort().values.diff(), torch.full((5,), 0.2))
+    # invariant to any increasing transform of the fitness
+    assert torch.equal(centered_ranks(torch.exp(fitness)), shaped)
+
+
+def test_nonfinite_fitness_gets_the_worst_ranks():
+    fitness = torch.tensor([1.0, float("nan"), 2.0, float("inf"), -5.0, float("-inf")])
+    shaped = centered_ranks(fitness)
+    worst_three = set(torch.argsort(shaped)[:3].tolist())
+    assert worst_three == {1, 3, 5}
+    assert shaped[2] == 0.5
+
+
+def test_samples_are_antithetic_pairs_around_the_centre():
+    center = torch.randn(7)
+    pgpe = PGPE(center, population=10, sigma=0.3, center_lr=0.1)
+    samples = pgpe.ask()
+    assert samples.shape == (10, 7)
+    assert torch.allclose(samples[:5] + samples[5:], 2 * center.expand(5, 7), atol=1e-6)
+
+
+def test_nan_members_are_counted_and_never_stop_the_run():
+    def half_nan(params, generation):
+        fitness = -(params**2).sum(-1)
+        fitness[::3] = float("nan")
+        return fitness
+
+    pgpe = PGPE(torch.ones(5), population=12, sigma=0.1, center_lr=0.05)
+    log = evolve(half_nan, pgpe, 20, progress=False)
+    assert len(log) == 20
+    assert all(row["nonfinite"] == 4 for row in log)  # members 0, 3, 6, 9 of 12
+    assert torch.isfinite(pgpe.center).all()
+
+
+def test_same_seed_same_run_and_other_seed_other_run():
+    def run(seed):
+        pgpe = PGPE(torch.zeros(8), population=8, sigma=0.1, center_lr=0.05, seed=seed)
+        evolve(sphere(torch.ones(8)), pgpe, 10, progress=False)
+        return pgpe.center.detach()
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.equal(run(0), run(1))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(population=7), "even"),
+    (dict(optimizer="lion"), "unknown optimizer"),
+    (dict(sigma=0.0), "sigma must be positive"),
+])
+def test_bad_settings_fail_with_a_clear_error(kwargs, message):
+    settings = dict(population=8, sigma=0.1, center_lr=0.1) | kwargs
+    with pytest.raises(ValueError, match=message):
+        PGPE(torch.zeros(3), **settings)
+
+
+def test_tell_checks_the_fitness_shape_and_order_of_calls():
+    pgpe = PGPE(torch.zeros(3), population=4, sigma=0.1, center_lr=0.1)
+    with pytest.raises(RuntimeError, match="ask"):
+        pgpe.tell(torch.zeros(4))
+    pgpe.ask()
+    with pytest.raises(ValueError, match="shape"):
+        pgpe.tell(torch.zeros(5))

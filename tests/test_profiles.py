@@ -1,0 +1,30 @@
+import pytest
+
+from tdca_lib import gaussian
+from tdca_lib.profiles import PROFILE_NAMES
+
+
+def test_every_profile_builds_settings():
+    for name in PROFILE_NAMES:
+        assert isinstance(gaussian.PROFILES.get(name), gaussian.GaussianSettings)
+
+
+def test_smoke_uses_the_network_quick_evolved_with_quick_settings():
+    smoke, quick = gaussian.PROFILES.get("smoke"), gaussian.PROFILES.get("quick")
+    assert smoke.load_evolved_from == "quick"
+    assert smoke == quick.__class__(**{**quick.__dict__, "load_evolved_from": "quick"})
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="smoke, quick, paper"):
+        gaussian.PROFILES.get("fast")
+
+
+def test_unknown_setting_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) popsize.*valid settings: seed"):
+        gaussian.PROFILES.get("quick", popsize=3)
+
+
+def test_overrides_apply_on_top_of_the_profile():
+    assert gaussian.PROFILES.get("paper", generations=5).generations == 5
+    assert gaussian.PROFILES.get("paper", generations=5).population == 256

@@ -1,0 +1,87 @@
+"""A run killed with SIGKILL and resumed ends bit-identical to an uninterrupted one."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from tdca_lib.outer_loop import ResumeMismatch, evolve
+from tdca_lib.pgpe import PGPE
+
+GENERATIONS = 300
+
+RUN = textwrap.dedent(f"""
+    import sys, time, torch
+    from tdca_lib.outer_loop import evolve
+    from tdca_lib.pgpe import PGPE
+
+    def fitness(params, generation):
+        time.sleep(0.005)  # slow enough to be killed in the middle
+        noise = torch.randn(params.shape[1], generator=torch.Generator().manual_seed(generation))
+        return -((params - 1 - 0.01 * noise) ** 2).sum(-1)
+
+    pgpe = PGPE(torch.zeros(20), population=16, sigma=0.1, center_lr=0.05, seed=3)
+    evolve(fitness, pgpe, {GENERATIONS}, run_dir=sys.argv[1], checkpoint_every=7,
+           meta={{"task": "resume-test"}}, progress=False)
+    torch.save(pgpe.center.detach(), sys.argv[2])
+""")
+
+
+def run_script(tmp_path, run_dir, result):
+    script = tmp_path / "run.py"
+    script.write_text(RUN)
+    return subprocess.Popen([sys.executable, str(script), str(run_dir), str(result)])
+
+
+@pytest.mark.slow
+def test_killed_and_resumed_run_is_bit_identical(tmp_path):
+    straight = tmp_path / "straight.pt"
+    assert run_script(tmp_path, tmp_path / "run-a", straight).wait() == 0
+
+    run_dir, resumed = tmp_path / "run-b", tmp_path / "resumed.pt"
+    process = run_script(tmp_path, run_dir, resumed)
+    deadline = time.time() + 60
+    while not (run_dir / "state.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it run past a checkpoint or two, then kill it mid-generation
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = torch.load(run_dir / "state.pt")
+    assert 0 < saved["pgpe"]["generation"] < GENERATIONS, "the kill should land mid-run"
+    assert not resumed.exists()
+
+    assert run_script(tmp_path, run_dir, resumed).wait() == 0
+    assert torch.equal(torch.load(straight), torch.load(resumed))
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    def fitness(params, generation):
+        return -(params**2).sum(-1)
+
+    evolve(fitness, PGPE(torch.ones(3), population=4, sigma=0.1, center_lr=0.1), 3,
+           run_dir=tmp_path, meta={"lr": 0.1}, progress=False)
+    with pytest.raises(ResumeMismatch, match="Delete"):
+        evolve(fitness, PGPE(torch.ones(3), population=4, sigma=0.1, center_lr=0.1), 6,
+               run_dir=tmp_path, meta={"lr": 0.2}, progress=False)
+
+
+def test_a_finished_run_is_not_run_again(tmp_path):
+    calls = []
+
+    def fitness(params, generation):
+        calls.append(generation)
+        return -(params**2).sum(-1)
+
+    def run():
+        pgpe = PGPE(torch.ones(3), population=4, sigma=0.1, center_lr=0.1)
+        return evolve(fitness, pgpe, 5, run_dir=tmp_path, progress=False), pgpe
+
+    first_log, first = run()
+    second_log, second = run()
+    assert calls == [0, 1, 2, 3, 4]
+    assert second_log == first_log and torch.equal(first.center, second.center)
