@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .files import CHECKPOINTS, ROOT, atomic_write, atomic_write_text
+from .files import CHECKPOINTS, ROOT, atomic_torch_save, atomic_write_text
 
 
 class CheckpointError(RuntimeError):
@@ -57,7 +57,7 @@ def save_evolved(
     """Write ``<name>.pt`` and its manifest ``<name>.json`` atomically; return the manifest."""
     pt = Path(folder) / f"{name}.pt"
     payload = {"center": center.detach().cpu().float(), "log": log}
-    atomic_write(pt, lambda tmp: torch.save(payload, tmp))
+    atomic_torch_save(payload, pt)
     manifest = {
         "name": name,
         "experiment": experiment,

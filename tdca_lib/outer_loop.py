@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoints import load_evolved, save_evolved
-from .files import RUNS, atomic_write
+from .files import RUNS, atomic_torch_save
 from .pgpe import PGPE
 
 FitnessFn = Callable[[torch.Tensor, int], torch.Tensor]
@@ -66,7 +66,7 @@ def evolve(
     def save() -> None:
         if state_path is not None:
             state = {"pgpe": pgpe.state_dict(), "log": log, "meta": meta}
-            atomic_write(state_path, lambda tmp: torch.save(state, tmp))
+            atomic_torch_save(state, state_path)
 
     # mininterval: a notebook keeps every refresh of the bar in its saved output
     with tqdm(total=generations, initial=pgpe.generation, desc=desc, disable=not progress,

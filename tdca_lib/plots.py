@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from .gaussian import BASIN_RADIUS, Landscape, grid
+
+# plasma without its palest end, so that every arrow shows on white
+FIELD_CMAP = mpl.colors.ListedColormap(plt.cm.plasma(np.linspace(0.0, 0.85, 256)))
 
 
 def _surface(landscape: Landscape, extent: float, n: int = 121):
@@ -28,9 +32,9 @@ def surface_3d(ax, landscape: Landscape, extent: float, paths: dict[str, tuple[t
     ax.view_init(elev=40, azim=-120)
 
 
-def contour(ax, landscape: Landscape, extent: float, levels: int = 20):
+def contour(ax, landscape: Landscape, extent: float, levels: int = 20, cmap: str = "viridis"):
     x, y, z = _surface(landscape, extent)
-    ax.contour(x, y, z, levels=levels, cmap="viridis", linewidths=0.8)
+    ax.contour(x, y, z, levels=levels, cmap=cmap, linewidths=0.8)
     ax.set(xlabel="x", ylabel="y", aspect="equal", xlim=(-extent, extent), ylim=(-extent, extent))
 
 
@@ -44,14 +48,14 @@ def paths_on_contour(ax, landscape, extent, paths: dict[str, tuple[torch.Tensor,
 
 def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Tensor, color: str,
                  circle: torch.Tensor | None = None):
-    """Contour plus the update field: ``updates [N, 2]`` at ``points [N, 2]``, arrows normalised
-    to equal length, colour-coded by log10 magnitude so vanishing updates stay visible."""
-    contour(ax, landscape, extent)
+    """Grey contour plus the update field: ``updates [N, 2]`` at ``points [N, 2]``, arrows of
+    equal length coloured by log10 magnitude, so vanishing updates stay visible."""
+    contour(ax, landscape, extent, cmap="Greys_r")
     norm = updates.norm(dim=-1, keepdim=True)
     direction = updates / norm.clamp_min(1e-12)
     quiver = ax.quiver(points[:, 0], points[:, 1], direction[:, 0], direction[:, 1],
-                       torch.log10(norm.squeeze(-1).clamp_min(1e-8)), cmap="magma",
-                       scale=28, width=0.004, clim=(-6, 0))
+                       torch.log10(norm.squeeze(-1).clamp_min(1e-8)), cmap=FIELD_CMAP,
+                       scale=28, width=0.004, clim=(-4, 0.5))
     if circle is not None:
         ring = plt.Circle(tuple(circle.tolist()), BASIN_RADIUS, fill=False, color="red", lw=1.5)
         ax.add_patch(ring)

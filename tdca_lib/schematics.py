@@ -26,16 +26,15 @@ def _arrow(ax, start, end, color, text="", rad=0.0, offset=(0.0, 0.02)):
         ax.text(*mid, text, ha="center", va="bottom", fontsize=8, color=color)
 
 
-def _canvas(size=(7.0, 3.6)):
-    fig, ax = plt.subplots(figsize=size)
+def _blank(ax) -> None:
     ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.axis("off")
-    return fig, ax
 
 
 def framework_figure() -> plt.Figure:
     """Fig 1: the bottom-up network, the TDCA network, the inner loop and the outer loop."""
-    fig, ax = _canvas()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    _blank(ax)
     env, bottom_up = (0.14, 0.30), (0.45, 0.30)
     tdca, pgpe = (0.80, 0.30), (0.80, 0.80)
     _box(ax, env, "Environment\n(input, signal)", "0.4")
@@ -44,28 +43,28 @@ def framework_figure() -> plt.Figure:
     _box(ax, pgpe, "Hyper-optimiser\n(PGPE)", OUTER)
     _arrow(ax, (0.27, 0.32), (0.32, 0.32), INNER, "Input")
     _arrow(ax, (0.58, 0.32), (0.67, 0.32), INNER, r"$S(f)$")
-    _arrow(ax, (0.14, 0.23), (0.70, 0.23), "0.4", "Signal", rad=0.25, offset=(0.0, -0.16))
+    _arrow(ax, (0.14, 0.23), (0.70, 0.23), "0.4", "Signal", rad=0.25, offset=(0.0, -0.21))
     _arrow(ax, (0.70, 0.37), (0.52, 0.37), INNER, r"credits $\to\Delta\theta$", rad=0.5,
            offset=(0.0, 0.09))
     _arrow(ax, (0.86, 0.37), (0.86, 0.73), OUTER, "fitness", offset=(0.06, 0.0))
     _arrow(ax, (0.74, 0.73), (0.74, 0.37), OUTER, r"$\beta$", offset=(-0.03, 0.0))
-    ax.text(0.40, 0.62, "inner loop: TDCA updates θ, no loss, no backprop", color=INNER,
+    ax.text(0.40, 0.60, "inner loop: TDCA updates θ, no loss, no backprop", color=INNER,
             ha="center", fontsize=9)
-    ax.text(0.40, 0.88, "outer loop: PGPE evolves β from the fitness of the trained network",
+    ax.text(0.36, 0.95, "outer loop: PGPE evolves β from the fitness of the trained network",
             color=OUTER, ha="center", fontsize=9)
     return fig
 
 
-def multitask_figure() -> plt.Figure:
-    """Fig 2g: one TDCA network, two Gaussian tasks told apart by a one-hot task id."""
-    fig, ax = _canvas((6.0, 3.0))
-    _box(ax, (0.16, 0.72), "Gaussian 1\n(task id [1, 0])", INNER)
-    _box(ax, (0.16, 0.28), "Gaussian 2\n(task id [0, 1])", INNER)
-    _box(ax, (0.56, 0.50), "TDCA network\n[x, y, id] → [Δx, Δy]", TDCA_COLOR)
-    _box(ax, (0.88, 0.50), "PGPE\nfitness = mean of\nboth tasks' values", OUTER,
-         width=0.22, height=0.24)
-    for y in (0.72, 0.28):
-        _arrow(ax, (0.29, y), (0.43, 0.50 + (y - 0.5) * 0.3), INNER)
-        _arrow(ax, (0.43, 0.50 + (y - 0.5) * 0.1), (0.29, y - 0.04), TDCA_COLOR, rad=0.2)
-    _arrow(ax, (0.69, 0.50), (0.77, 0.50), OUTER, r"$\beta$")
-    return fig
+def draw_multitask(ax) -> None:
+    """Fig 2g, into ``ax``: one TDCA network, two Gaussian tasks told apart by a task id."""
+    _blank(ax)
+    _box(ax, (0.25, 0.85), "Gaussian 1\ntask id [1, 0]", INNER, width=0.42, height=0.16)
+    _box(ax, (0.75, 0.85), "Gaussian 2\ntask id [0, 1]", INNER, width=0.42, height=0.16)
+    _box(ax, (0.5, 0.45), "TDCA network\n[x, y, id] → [Δx, Δy]", TDCA_COLOR, width=0.6,
+         height=0.16)
+    _box(ax, (0.5, 0.1), "PGPE: fitness = mean of\nboth tasks' final values", OUTER,
+         width=0.6, height=0.16)
+    for x in (0.25, 0.75):
+        _arrow(ax, (x - 0.05, 0.77), (x + (0.5 - x) * 0.4 - 0.05, 0.53), INNER, "[x, y]")
+        _arrow(ax, (x + (0.5 - x) * 0.4 + 0.05, 0.53), (x + 0.05, 0.77), TDCA_COLOR)
+    _arrow(ax, (0.5, 0.18), (0.5, 0.37), OUTER, r"$\beta$", offset=(0.04, -0.02))

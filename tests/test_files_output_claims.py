@@ -49,3 +49,13 @@ def test_claims_verdicts_follow_the_numbers():
     assert list(claims.frame()["verdict"]) == [SUPPORTED, NOT_SUPPORTED, NOT_TESTED]
     with pytest.raises(TypeError):
         claims.judge("d", "supported", "typed by hand")
+
+
+def test_torch_files_are_byte_identical_for_identical_content(tmp_path):
+    import torch
+
+    from tdca_lib.files import atomic_torch_save
+
+    a = atomic_torch_save({"x": torch.arange(3)}, tmp_path / "a.pt").read_bytes()
+    b = atomic_torch_save({"x": torch.arange(3)}, tmp_path / "a.pt").read_bytes()
+    assert a == b
