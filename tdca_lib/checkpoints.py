@@ -44,6 +44,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _read(name: str, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payload and manifest of ``<name>``, after checking the file against its SHA-256."""
+    pt = folder / f"{name}.pt"
+    manifest = json.loads(pt.with_suffix(".json").read_text())
+    if manifest["sha256"] != _sha256(pt):
+        raise ValueError("its SHA-256 does not match the manifest")
+    return torch.load(pt, map_location="cpu"), manifest
+
+
 def save_evolved(
     name: str,
     center: torch.Tensor,
@@ -54,9 +63,20 @@ def save_evolved(
     settings: dict[str, Any],
     folder: Path = CHECKPOINTS,
 ) -> dict[str, Any]:
-    """Write ``<name>.pt`` and its manifest ``<name>.json`` atomically; return the manifest."""
+    """Write ``<name>.pt`` and its manifest ``<name>.json`` atomically; return the manifest.
+
+    A checkpoint that already holds this very network and log is left as it is (torch writes a
+    random id into every file, so rewriting it would change the bytes, not the content).
+    """
     pt = Path(folder) / f"{name}.pt"
     payload = {"center": center.detach().cpu().float(), "log": log}
+    try:
+        saved, manifest = _read(name, Path(folder))
+        if (torch.equal(saved["center"], payload["center"]) and saved["log"] == log
+                and manifest["settings"] == settings and manifest["profile"] == profile):
+            return manifest
+    except Exception:  # nothing (readable) there yet: write it
+        pass
     atomic_torch_save(payload, pt)
     manifest = {
         "name": name,
@@ -92,10 +112,7 @@ def load_evolved(
     if not pt.exists() or not js.exists():
         raise CheckpointError(f"evolved TDCA network {name!r} not found in {folder}. {fix}")
     try:
-        manifest = json.loads(js.read_text())
-        if manifest["sha256"] != _sha256(pt):
-            raise ValueError("its SHA-256 does not match the manifest")
-        payload = torch.load(pt, map_location="cpu")
+        payload, manifest = _read(name, Path(folder))
         center, log = payload["center"], payload["log"]
     except Exception as err:  # any failure to read it is the same problem for the user
         raise CheckpointError(f"evolved TDCA network {pt} is corrupt ({err}). {fix}") from err

@@ -12,7 +12,6 @@ others still run, and the exit status is non-zero.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -54,6 +53,16 @@ def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | 
         return (f"{notebook.name}: cell {err.cell_index} (execution count {err.exec_count}) "
                 f"raised {err.ename}: {err.evalue}")
     return None
+
+
+def store_outputs(executed: Path, notebook: Path) -> None:
+    """Copy an executed notebook over its source, less papermill's injected-parameters cell:
+    left in, it would pin the profile for everyone who runs the notebook (nbval included)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    atomic_write_text(notebook, nbformat.writes(nb) + "\n")
 
 
 def gallery(folder: Path) -> str:
@@ -100,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure:
             failures.append(failure)
         elif args.update_notebooks:
-            shutil.copyfile(executed, notebook)
+            store_outputs(executed, notebook)
     folder = figures_dir()
     atomic_write_text(folder / "README.md", gallery(folder))
     print(f"gallery: {folder / 'README.md'}")

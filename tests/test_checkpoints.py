@@ -28,6 +28,16 @@ def test_roundtrip_and_manifest(tmp_path):
     assert {"torch", "python"} <= set(manifest["versions"]) and manifest["commit"]
 
 
+def test_saving_the_same_network_again_leaves_the_files_untouched(tmp_path):
+    save(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    save(tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    save_evolved("net", torch.arange(5.0) + 1, LOG, experiment="test", profile="quick",
+                 settings=SETTINGS, folder=tmp_path)
+    assert (tmp_path / "net.pt").read_bytes() != before["net.pt"]
+
+
 def test_missing_file_says_how_to_regenerate(tmp_path):
     with pytest.raises(CheckpointError, match="(?s)not found.*make it again"):
         load(tmp_path)

@@ -51,11 +51,26 @@ def test_claims_verdicts_follow_the_numbers():
         claims.judge("d", "supported", "typed by hand")
 
 
-def test_torch_files_are_byte_identical_for_identical_content(tmp_path):
-    import torch
+def test_beside_paper_interleaves_and_labels_the_columns():
+    from tdca_lib.output import beside_paper
 
-    from tdca_lib.files import atomic_torch_save
+    index = pd.Index(["TDCA"], name="method")
+    ours = pd.DataFrame({"train": ["95.1%"], "test": ["88.0%"]}, index=index)
+    paper = pd.DataFrame({"train": ["99.8%"], "test": ["88.61%"]}, index=["TDCA"])
+    table = beside_paper(ours, paper, "1000 samples, 3 seeds")
+    assert list(table.columns) == ["method", "train: ours (1000 samples, 3 seeds)", "train: paper",
+                                   "test: ours (1000 samples, 3 seeds)", "test: paper"]
+    assert table.iloc[0].tolist() == ["TDCA", "95.1%", "99.8%", "88.0%", "88.61%"]
+    with pytest.raises(ValueError, match="same columns"):
+        beside_paper(ours, paper[["train"]], "x")
 
-    a = atomic_torch_save({"x": torch.arange(3)}, tmp_path / "a.pt").read_bytes()
-    b = atomic_torch_save({"x": torch.arange(3)}, tmp_path / "a.pt").read_bytes()
-    assert a == b
+
+def test_atomic_writes_make_ordinary_files_not_private_ones(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

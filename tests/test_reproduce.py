@@ -45,6 +45,14 @@ def test_only_selects_notebooks_and_keeps_sources_clean(notebooks):
     assert not (notebooks / "executed" / "smoke" / "02_broken.ipynb").exists()
 
 
+@pytest.mark.slow
+def test_update_notebooks_stores_outputs_without_pinning_the_profile(notebooks):
+    assert reproduce.main(["--profile", "smoke", "--only", "01", "--update-notebooks"]) == 0
+    stored = nbformat.read(notebooks / "notebooks" / "01_fine.ipynb", 4)
+    assert "profile is smoke" in stored.cells[-1].outputs[0]["text"]
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in stored.cells)
+
+
 def test_unknown_prefix_lists_the_notebooks(notebooks):
     with pytest.raises(SystemExit, match="01_fine, 02_broken"):
         reproduce.main(["--only", "07"])
