@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup figures test lint bench
+.PHONY: setup data figures test lint bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) data
 
 # Regenerate every figure and table into figures/ (PROFILE=smoke|quick|paper).
 figures: setup
@@ -31,3 +31,11 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
+
+# Offline data sets where this machine can have them (see tdca_lib/data.py); never fails.
+data:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1) \
+		|| echo "note: could not install dataset-fashion-mnist; Fashion-MNIST needs internet"; \
+	else echo "note: not root or no apt-get: Fashion-MNIST needs internet (or the Debian package)"; fi

@@ -27,3 +27,36 @@ def hebbian_update(
     """
     signal = credit * activation_derivative  # [P, N, out]
     return inputs.transpose(1, 2) @ signal / inputs.shape[1], signal.mean(1)
+
+
+# Activation derivatives written in terms of the activation's output h = act(a).
+DERIVATIVES = {"tanh": lambda h: 1 - h**2, "relu": lambda h: (h > 0).to(h.dtype)}
+
+
+def credits_to_gradient(
+    net, activations: list[torch.Tensor], credits: torch.Tensor
+) -> torch.Tensor:
+    """Turn one credit per neuron into the weight "gradient" of a whole MLP, layer by layer.
+
+    Args:
+        net: the bottom-up :class:`~tdca_lib.tdca_network.PopulationMLP` (hidden activation,
+            linear output).
+        activations: its layers' activity from ``net.activations``: ``[P, N, width]`` each.
+        credits: ``[P, N, C]``, the credits of every non-input neuron, top-down: the output
+            layer's first, then the last hidden layer's, down to the first hidden layer's.
+
+    Returns:
+        ``[P, D]`` in ``net``'s parameter layout, to be fed to the inner optimiser as a gradient.
+    """
+    widths = net.sizes[1:]
+    if credits.shape[-1] != sum(widths):
+        raise ValueError(f"{net!r} needs {sum(widths)} credits a sample, got {credits.shape[-1]}")
+    per_layer = credits.split(widths[::-1], dim=-1)[::-1]  # bottom-up order, as the layers
+    derivative = DERIVATIVES[net.activation]
+    parts = []
+    for k, credit in enumerate(per_layer):
+        output = activations[k + 1]
+        slope = 1.0 if k == len(per_layer) - 1 else derivative(output)
+        dw, db = hebbian_update(activations[k], credit, slope)
+        parts += [dw.flatten(1), db]
+    return torch.cat(parts, 1)

@@ -62,11 +62,17 @@ class PopulationMLP:
 
     def __call__(self, params: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``params [P, D]``, ``inputs [P, N, in]`` (or ``[N, in]``, shared) -> ``[P, N, out]``."""
+        return self.activations(params, inputs)[-1]
+
+    def activations(self, params: torch.Tensor, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's activity ``[P, N, width]``: the input, each hidden layer, the output."""
         layers = self.unflatten(params)
         h = inputs.expand(len(params), *inputs.shape[-2:]) if inputs.dim() == 2 else inputs
         act = ACTIVATIONS[self.activation]
+        out = [h]
         for k, (weight, bias) in enumerate(layers):
             h = torch.baddbmm(bias, h, weight)
             if k < len(layers) - 1:
                 h = act(h)
-        return h
+            out.append(h)
+        return out

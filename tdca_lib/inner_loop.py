@@ -1,0 +1,98 @@
+"""The inner loop: train P bottom-up networks at once from a direction (BP's gradient or the
+credits of P TDCA networks), with P independent Adam optimisers, each clipping its own update.
+
+Adam is elementwise, so one ``torch.optim.Adam`` on the ``[P, D]`` population tensor *is* P
+independent Adams; the gradient-norm clip is applied per member (row) first. A test checks
+this against P separate ``torch.optim.Adam`` + ``clip_grad_norm_`` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .credit import credits_to_gradient
+from .tdca_network import PopulationMLP
+
+Direction = Callable[[torch.Tensor], torch.Tensor]
+"""``direction(theta [P, D]) -> [P, D]``: the "gradient" the inner optimiser descends."""
+
+
+def clip_per_member(grad: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """Scale each row of ``grad [P, D]`` to norm at most ``max_norm`` (as clip_grad_norm_)."""
+    norm = grad.norm(dim=1, keepdim=True)
+    return grad * (max_norm / (norm + 1e-6)).clamp(max=1.0)
+
+
+def population_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``logits [P, N, K]``, ``labels [N]`` -> mean cross-entropy per member ``[P]``."""
+    per_sample = F.cross_entropy(logits.transpose(1, 2), labels.expand(len(logits), -1),
+                                 reduction="none")
+    return per_sample.mean(1)
+
+
+@torch.no_grad()
+def evaluate(net: PopulationMLP, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+             chunk: int = 10000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Accuracy and mean cross-entropy of each member on ``(x, y)``: two ``[P]`` tensors."""
+    correct = torch.zeros(len(theta), device=theta.device)
+    loss = torch.zeros(len(theta), device=theta.device)
+    for start in range(0, len(y), chunk):
+        xb, yb = x[start : start + chunk], y[start : start + chunk]
+        logits = net(theta, xb)
+        correct += (logits.argmax(-1) == yb).float().sum(1)
+        loss += population_cross_entropy(logits, yb) * len(yb)
+    return correct / len(y), loss / len(y)
+
+
+def bp_direction(net: PopulationMLP, x: torch.Tensor, y: torch.Tensor) -> Direction:
+    """Backprop's gradient of each member's mean cross-entropy on ``(x, y)`` (autograd)."""
+
+    def direction(theta: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            theta = theta.detach().requires_grad_(True)
+            loss = population_cross_entropy(net(theta, x), y).sum()  # members are independent
+            return torch.autograd.grad(loss, theta)[0]
+
+    return direction
+
+
+def tdca_direction(net: PopulationMLP, tdca: PopulationMLP, beta: torch.Tensor,
+                   x: torch.Tensor, y: torch.Tensor, classes: int = 10) -> Direction:
+    """The update member p's TDCA network ``beta[p]`` assigns: it reads the bottom-up network's
+    softmax output and the one-hot label and emits one credit per neuron (no loss, no backprop)."""
+    one_hot = F.one_hot(y, classes).to(x.dtype)
+
+    def direction(theta: torch.Tensor) -> torch.Tensor:
+        activations = net.activations(theta, x)
+        probs = torch.softmax(activations[-1], -1)
+        state = torch.cat([probs, one_hot.expand(len(theta), -1, -1)], -1)
+        return credits_to_gradient(net, activations, tdca(beta, state))
+
+    return direction
+
+
+def train(
+    theta: torch.Tensor,
+    direction: Direction,
+    steps: int,
+    lr: float,
+    max_norm: float,
+    on_step: Callable[[int, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """``steps`` full-batch Adam steps of every member along ``direction``; returns ``[P, D]``.
+
+    ``on_step(step, theta)`` is called before the first step and after each (learning curves).
+    """
+    theta = theta.detach().clone().requires_grad_(False)
+    optimizer = torch.optim.Adam([theta], lr=lr)
+    if on_step:
+        on_step(0, theta)
+    for step in range(1, steps + 1):
+        theta.grad = clip_per_member(direction(theta), max_norm)
+        optimizer.step()
+        if on_step:
+            on_step(step, theta)
+    return theta.detach()

@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from tdca_lib import supervised
+from tdca_lib.data import Dataset
+
+
+def tiny_dataset(n=40, features=12):
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    x = torch.randn(n, features, generator=gen) + torch.nn.functional.one_hot(y, features) * 3
+    return Dataset("mnist", x, y, x[:20], y[:20], "synthetic")
+
+
+SETTINGS = supervised.PROFILES.get("quick", steps=3, hidden=8, tdca_hidden=(6,))
+
+
+def test_tdca_network_of_the_paper_is_20_30_30_110():
+    settings = supervised.PROFILES.get("quick")
+    net = supervised.bottom_up_network(784, settings.hidden)
+    tdca = supervised.tdca_network(settings, net)
+    assert tdca.sizes == (20, 30, 30, 110) and tdca.num_params == 4970
+
+
+def test_inits_zero_is_within_1e_16_and_kaiming_has_fan_in_scale():
+    net = supervised.bottom_up_network(784, 100)
+    zero = supervised.init_bottom_up(net, 2, "zero", seed=0)
+    assert zero.abs().max() <= 1e-16 and zero.abs().max() > 0
+    kaiming = supervised.init_bottom_up(net, 2, "kaiming", seed=0)
+    w1 = net.unflatten(kaiming)[0][0]
+    assert abs(w1.std().item() - (2 / 784) ** 0.5) < 0.002
+    assert not torch.equal(kaiming[0], kaiming[1])  # one seed a member
+    with pytest.raises(ValueError, match="kaiming, zero"):
+        supervised.init_bottom_up(net, 1, "xavier", seed=0)
+
+
+def test_fitness_is_deterministic_and_minus_a_cross_entropy():
+    dataset = tiny_dataset()
+    fitness = supervised.fitness_function(SETTINGS, dataset)
+    net = supervised.bottom_up_network(dataset.features, SETTINGS.hidden)
+    tdca = supervised.tdca_network(SETTINGS, net)
+    beta = torch.randn(4, tdca.num_params, generator=torch.Generator().manual_seed(0))
+    first, second = fitness(beta, 0), fitness(beta, 7)
+    assert first.shape == (4,) and torch.equal(first, second) and (first < 0).all()
+
+
+def test_run_bottom_up_reports_per_seed_metrics_and_curves():
+    dataset = tiny_dataset()
+    result = supervised.run_bottom_up(SETTINGS, dataset, "kaiming_bp", seeds=3, curve=True)
+    assert result["train_acc"].shape == (3,) and result["train_curve"].shape == (4, 3)
+    net = supervised.bottom_up_network(dataset.features, SETTINGS.hidden)
+    tdca = supervised.tdca_network(SETTINGS, net)
+    beta = torch.zeros(1, tdca.num_params)  # zero credits: the network stays where it started
+    result = supervised.run_bottom_up(SETTINGS, dataset, "tdca", seeds=2, beta=beta)
+    assert torch.allclose(result["train_ce"], torch.log(torch.tensor(10.0)), atol=1e-4)
+    with pytest.raises(ValueError, match="unknown method"):
+        supervised.run_bottom_up(SETTINGS, dataset, "sgd", seeds=1)
+
+
+def test_bp_learns_the_tiny_task():
+    result = supervised.run_bottom_up(supervised.PROFILES.get("quick", steps=60, hidden=8),
+                                      tiny_dataset(), "kaiming_bp", seeds=2)
+    assert (result["train_acc"] > 0.9).all()
