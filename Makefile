@@ -31,6 +31,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
+	$(PY) benchmarks/bench_supervised.py
 
 # Offline data sets where this machine can have them (see tdca_lib/data.py); never fails.
 data:

@@ -73,7 +73,8 @@ def save_evolved(
     try:
         saved, manifest = _read(name, Path(folder))
         if (torch.equal(saved["center"], payload["center"]) and saved["log"] == log
-                and manifest["settings"] == settings and manifest["profile"] == profile):
+                and manifest["settings"] == json.loads(json.dumps(settings))
+                and manifest["profile"] == profile):
             return manifest
     except Exception:  # nothing (readable) there yet: write it
         pass
@@ -92,6 +93,14 @@ def save_evolved(
         "sha256": _sha256(pt),
     }
     atomic_write_text(pt.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def annotate(name: str, folder: Path = CHECKPOINTS, **fields: Any) -> dict[str, Any]:
+    """Add ``fields`` (say, how well the shipped network trains) to ``<name>``'s manifest."""
+    path = Path(folder) / f"{name}.json"
+    manifest = json.loads(path.read_text()) | fields
+    atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
@@ -117,6 +126,7 @@ def load_evolved(
     except Exception as err:  # any failure to read it is the same problem for the user
         raise CheckpointError(f"evolved TDCA network {pt} is corrupt ({err}). {fix}") from err
     saved = manifest.get("settings", {})
+    expect = json.loads(json.dumps(expect))  # as the manifest stores them: tuples as lists
     diff = {k: (saved.get(k), v) for k, v in expect.items() if saved.get(k) != v}
     if diff:
         lines = "\n".join(

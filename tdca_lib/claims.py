@@ -19,13 +19,12 @@ class Claims:
     def __init__(self) -> None:
         self.rows: list[dict[str, str]] = []
 
-    def judge(self, claim: str, holds: bool | np.bool_ | None, evidence: str) -> str:
-        """Record ``claim`` with the verdict that ``holds`` implies; return the verdict."""
+    def judge(self, claim: str, holds: bool | np.bool_ | None, evidence: str) -> None:
+        """Record ``claim`` with the verdict that ``holds`` implies."""
         if holds is not None and not isinstance(holds, (bool, np.bool_)):
             raise TypeError(f"holds must be a bool computed from numbers or None, got {holds!r}")
         verdict = NOT_TESTED if holds is None else SUPPORTED if holds else NOT_SUPPORTED
         self.rows.append({"claim": claim, "verdict": verdict, "evidence": evidence})
-        return verdict
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["claim", "verdict", "evidence"])

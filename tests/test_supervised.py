@@ -36,12 +36,22 @@ def test_inits_zero_is_within_1e_16_and_kaiming_has_fan_in_scale():
 
 def test_fitness_is_deterministic_and_minus_a_cross_entropy():
     dataset = tiny_dataset()
-    fitness = supervised.fitness_function(SETTINGS, dataset)
+    fitness = supervised.fitness_function(SETTINGS, [dataset])
     net = supervised.bottom_up_network(dataset.features, SETTINGS.hidden)
     tdca = supervised.tdca_network(SETTINGS, net)
     beta = torch.randn(4, tdca.num_params, generator=torch.Generator().manual_seed(0))
-    first, second = fitness(beta, 0), fitness(beta, 7)
+    (first, extras), (second, _) = fitness(beta, 0), fitness(beta, 7)
     assert first.shape == (4,) and torch.equal(first, second) and (first < 0).all()
+    assert extras["train_accuracy"].shape == (4,)
+
+
+def test_fitness_over_several_data_sets_is_their_mean():
+    a, b = tiny_dataset(), tiny_dataset(features=20)
+    net = supervised.bottom_up_network(12, SETTINGS.hidden)
+    beta = torch.randn(2, supervised.tdca_network(SETTINGS, net).num_params)
+    both = supervised.fitness_function(SETTINGS, [a, b])(beta, 0)[0]
+    each = [supervised.fitness_function(SETTINGS, [d])(beta, 0)[0] for d in (a, b)]
+    assert torch.allclose(both, (each[0] + each[1]) / 2)
 
 
 def test_run_bottom_up_reports_per_seed_metrics_and_curves():
@@ -61,3 +71,32 @@ def test_bp_learns_the_tiny_task():
     result = supervised.run_bottom_up(supervised.PROFILES.get("quick", steps=60, hidden=8),
                                       tiny_dataset(), "kaiming_bp", seeds=2)
     assert (result["train_acc"] > 0.9).all()
+
+
+def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
+    settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2,
+                                       table1_settings=((2, 30), (3, 40)))
+    net = supervised.bottom_up_network(12, settings.hidden)
+    beta = torch.zeros(1, supervised.tdca_network(settings, net).num_params)
+    datasets = {"mnist": tiny_dataset(), "fashion_mnist": tiny_dataset(),
+                "cifar10": "needs CIFAR-10: get it"}
+    tdca = {"mnist": beta, "fashion_mnist": "no such file", "cifar10": "no", "all": "no"}
+    runs = supervised.Runs(settings, datasets, tdca)
+
+    table1 = runs.table1()
+    assert len(table1) == 2 * 7  # two settings x the paper's seven rows
+    first = table1.iloc[0]
+    assert first["Train: paper"] == "96.00 ± 0.88%" and "±" in first["Train: ours"]
+    assert first["Our run"] == "2 steps, 30 train / 20 test, 2 seeds"
+    tr_tdca = table1[(table1["Method"] == "TrTDCA-net")].iloc[1]
+    assert tr_tdca["Our run"].endswith("TDCA network evolved at 2 steps, 30 train")
+
+    s1 = runs.table_s1()
+    cifar = s1[s1["Dataset"] == "CIFAR-10"]
+    assert (cifar["Test: ours"] == "needs CIFAR-10: get it").all()
+    fm_tdca = s1[(s1["Dataset"] == "Fashion-MNIST") & (s1["Method"] == "TDCA-net")].iloc[0]
+    assert "no such file" in fm_tdca["Test: ours"]
+
+    s2, means = runs.table_s2()
+    assert list(means) == ["mnist"] and len(s2) == 4
+    assert s2.iloc[0]["Mean: paper"] == "75.50% / 72.33%"

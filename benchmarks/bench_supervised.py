@@ -1,0 +1,57 @@
+"""Benchmark of the supervised inner loop at the paper's three settings. Prints; asserts nothing.
+
+    .venv/bin/python benchmarks/bench_supervised.py [--device cpu|cuda] [--gpu-tflops 30]
+
+For each setting (20 steps / 1000 samples, 50 / 10000, 150 / 60000) it times inner steps of a
+population of TDCA-trained 784-100-10 networks, counts their matmul FLOPs, and estimates one
+PGPE generation (population + centre, every step) and the `paper` profile's wall time
+(5000 generations, population 128). The CPU estimate is measured here; the GPU one assumes a
+sustained rate (--gpu-tflops, our assumption, not a measurement) unless run on a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench_pgpe import inner_step
+from common import count_flops, describe, matmul_gflops, timed
+
+from tdca_lib import supervised
+from tdca_lib.device import resolve_device
+
+SETTINGS = ((20, 1000), (50, 10000), (150, 60000))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--gpu-tflops", type=float, default=30.0)
+    parser.add_argument("--population", type=int, default=8,
+                        help="members timed (the estimate scales it to the profiles' sizes)")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    print(describe(device))
+    peak = matmul_gflops(device, 3)
+    print(f"float32 matmul 4096x4096: {peak:.1f} GFLOP/s")
+    for profile in ("quick", "paper"):
+        s = supervised.PROFILES.get(profile)
+        print(f"profile {profile}: population {s.population}, {s.generations} generations")
+    paper = supervised.PROFILES.get("paper")
+    for steps, samples in SETTINGS:
+        step, _ = inner_step(args.population, samples, device)
+        seconds = timed(step, device, 2)
+        flops = count_flops(step)
+        rate = flops / seconds / 1e9
+        members = paper.population + 1  # the centre rides along
+        generation = seconds * steps * members / args.population
+        here = generation * paper.generations / 3600
+        gpu = flops * steps * members / args.population * paper.generations / (
+            args.gpu_tflops * 1e12) / 3600
+        print(f"{steps:4d} steps, {samples:5d} samples: one step of {args.population} members "
+              f"{seconds * 1e3:8.1f} ms, {rate:6.1f} GFLOP/s ({rate / peak:.0%} of matmul); "
+              f"one paper generation {generation:8.1f} s; paper profile here "
+              f"{here:9.1f} h, on a GPU at {args.gpu_tflops:.0f} TFLOP/s {gpu:6.1f} h")
+
+
+if __name__ == "__main__":
+    main()
