@@ -30,6 +30,10 @@ class ResumeMismatch(RuntimeError):
     """The run folder holds the state of a run with other settings."""
 
 
+def _without_length(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if k != "generations"}
+
+
 def evolve(
     fitness: FitnessFn,
     pgpe: PGPE,
@@ -48,14 +52,16 @@ def evolve(
     the generation, evaluated in the same batch as the members.
 
     ``meta`` (the experiment's settings, say) is stored with the state; resuming a run whose
-    ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs.
+    ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs. A ``meta`` entry
+    ``generations`` is ignored: a longer run continues a shorter one (the first generations of
+    both are the same), so a finished run can be extended by asking for more.
     """
     meta = dict(meta or {})
     log: list[dict[str, float]] = []
     state_path = Path(run_dir) / "state.pt" if run_dir is not None else None
     if state_path is not None and state_path.exists():
         state = torch.load(state_path, map_location=pgpe.center.device)
-        if state["meta"] != meta:
+        if _without_length(state["meta"]) != _without_length(meta):
             raise ResumeMismatch(
                 f"{state_path} holds a run with other settings:\n  saved: {state['meta']}\n"
                 f"  asked: {meta}\nDelete {state_path.parent} to start afresh, or ask for the "
@@ -63,6 +69,11 @@ def evolve(
             )
         pgpe.load_state_dict(state["pgpe"])
         log = state["log"]
+        if pgpe.generation > generations:
+            raise ResumeMismatch(
+                f"{state_path} is at generation {pgpe.generation}, past the {generations} asked "
+                "for; ask for at least as many, or delete the folder to start afresh."
+            )
 
     def save() -> None:
         if state_path is not None:

@@ -52,7 +52,7 @@ class SupervisedSettings:
     population: int = 32  # PGPE members a generation (our choice)
     sigma: float = 0.05  # PGPE exploration std (our choice)
     center_lr: float = 0.03  # Adam on PGPE's centre (our choice)
-    generations: int = 300  # paper: 5000
+    generations: int = 600  # paper: 5000
     checkpoint_every: int = not_evolved(10)  # generations between resume checkpoints
     load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
     # Evaluation in notebook 02 (not evolution):

@@ -70,6 +70,24 @@ def test_resume_with_other_settings_is_refused(tmp_path):
                run_dir=tmp_path, meta={"lr": 0.2}, progress=False)
 
 
+def test_a_finished_run_can_be_extended_and_equals_a_longer_run(tmp_path):
+    def fitness(params, generation):
+        return -((params - 1) ** 2).sum(-1)
+
+    def run(run_dir, generations):
+        pgpe = PGPE(torch.zeros(3), population=4, sigma=0.1, center_lr=0.1, seed=5)
+        log = evolve(fitness, pgpe, generations, run_dir=run_dir,
+                     meta={"generations": generations, "lr": 0.1}, progress=False)
+        return pgpe, log
+
+    run(tmp_path / "a", 5)
+    extended, log = run(tmp_path / "a", 9)
+    straight, _ = run(tmp_path / "b", 9)
+    assert len(log) == 9 and torch.equal(extended.center, straight.center)
+    with pytest.raises(ResumeMismatch, match="past the 4"):
+        run(tmp_path / "a", 4)
+
+
 def test_a_finished_run_is_not_run_again(tmp_path):
     calls = []
 
