@@ -92,7 +92,7 @@ def save_evolved(
         "commit": current_commit(),
         "sha256": _sha256(pt),
     }
-    atomic_write_text(pt.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(pt.with_suffix(".json"), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
 
 
@@ -100,7 +100,7 @@ def annotate(name: str, folder: Path = CHECKPOINTS, **fields: Any) -> dict[str, 
     """Add ``fields`` (say, how well the shipped network trains) to ``<name>``'s manifest."""
     path = Path(folder) / f"{name}.json"
     manifest = json.loads(path.read_text()) | fields
-    atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
 
 

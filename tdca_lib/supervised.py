@@ -257,9 +257,6 @@ def main(argv: list[str] | None = None) -> None:
           f"{manifest['final_center_fitness']:.4f}; {evaluation}")
 
 
-if __name__ == "__main__":
-    main()
-
 
 # --- Notebook 02's tables ----------------------------------------------------------------------
 
@@ -415,3 +412,7 @@ class Runs:
             row["Mean: paper"] = " / ".join(paper.TABLE_S2[source]["mean"])
             rows.append(row)
         return pd.DataFrame(rows).fillna(""), means
+
+
+if __name__ == "__main__":
+    main()

@@ -100,3 +100,17 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     s2, means = runs.table_s2()
     assert list(means) == ["mnist"] and len(s2) == 4
     assert s2.iloc[0]["Mean: paper"] == "75.50% / 72.33%"
+
+
+def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chance():
+    from tdca_lib import data
+
+    settings = supervised.PROFILES.get("smoke", seeds=2)
+    try:
+        mnist = data.load("mnist", settings.train_size)
+    except data.DatasetUnavailable as err:
+        pytest.skip(str(err))
+    beta, log, manifest = supervised.shipped_tdca(settings, "mnist")
+    result = supervised.run_bottom_up(settings, mnist, "tdca", settings.seeds, beta=beta)
+    assert (result["train_acc"] > 0.5).all() and (result["test_acc"] > 0.5).all()  # chance: 0.1
+    assert manifest["evaluation"]["mnist"]["seeds"] == "1000..1004"
