@@ -44,6 +44,10 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
 def _read(name: str, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payload and manifest of ``<name>``, after checking the file against its SHA-256."""
     pt = folder / f"{name}.pt"
@@ -92,7 +96,7 @@ def save_evolved(
         "commit": current_commit(),
         "sha256": _sha256(pt),
     }
-    atomic_write_text(pt.with_suffix(".json"), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    _write_manifest(pt.with_suffix(".json"), manifest)
     return manifest
 
 
@@ -100,7 +104,7 @@ def annotate(name: str, folder: Path = CHECKPOINTS, **fields: Any) -> dict[str, 
     """Add ``fields`` (say, how well the shipped network trains) to ``<name>``'s manifest."""
     path = Path(folder) / f"{name}.json"
     manifest = json.loads(path.read_text()) | fields
-    atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    _write_manifest(path, manifest)
     return manifest
 
 
