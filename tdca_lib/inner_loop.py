@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .credit import credits_to_gradient
+from .diffusion import diffuse
 from .tdca_network import PopulationMLP
 
 Direction = Callable[[torch.Tensor], torch.Tensor]
@@ -60,16 +61,25 @@ def bp_direction(net: PopulationMLP, x: torch.Tensor, y: torch.Tensor) -> Direct
 
 
 def tdca_direction(net: PopulationMLP, tdca: PopulationMLP, beta: torch.Tensor,
-                   x: torch.Tensor, y: torch.Tensor, classes: int = 10) -> Direction:
+                   x: torch.Tensor, y: torch.Tensor, classes: int = 10,
+                   credit_kernel: torch.Tensor | None = None) -> Direction:
     """The update member p's TDCA network ``beta[p]`` assigns: it reads the bottom-up network's
-    softmax output and the one-hot label and emits one credit per neuron (no loss, no backprop)."""
+    softmax output and the one-hot label and emits one credit per neuron (no loss, no backprop).
+
+    With ``credit_kernel [S, H]`` the TDCA network emits S credits for the hidden layer instead
+    of H, diffused to its neurons (:mod:`tdca_lib.diffusion`); the output layer stays dense.
+    """
     one_hot = F.one_hot(y, classes).to(x.dtype)
 
     def direction(theta: torch.Tensor) -> torch.Tensor:
         activations = net.activations(theta, x)
         probs = torch.softmax(activations[-1], -1)
         state = torch.cat([probs, one_hot.expand(len(theta), -1, -1)], -1)
-        return credits_to_gradient(net, activations, tdca(beta, state))
+        credits = tdca(beta, state)
+        if credit_kernel is not None:
+            hidden = diffuse(credits[..., classes:], credit_kernel)
+            credits = torch.cat([credits[..., :classes], hidden], -1)
+        return credits_to_gradient(net, activations, credits)
 
     return direction
 

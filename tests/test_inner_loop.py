@@ -62,3 +62,23 @@ def test_evaluate_counts_accuracy_and_cross_entropy_per_member():
     accuracy, cross_entropy = evaluate(net, theta, x, y, chunk=3)
     assert accuracy.tolist() == [0.75, 0.25]  # member 1 predicts class 0 everywhere (ties)
     assert torch.isclose(cross_entropy[1], torch.log(torch.tensor(2.0)))
+
+
+def test_dense_credit_kernel_reduces_to_the_undiffused_rule():
+    from tdca_lib import diffusion
+    from tdca_lib.inner_loop import tdca_direction
+
+    torch.manual_seed(2)
+    net, tdca = PopulationMLP([6, 8, 10]), PopulationMLP([20, 5, 18])
+    x, y = torch.randn(7, 6), torch.randint(0, 10, (7,))
+    theta, beta = torch.randn(2, net.num_params), torch.randn(2, tdca.num_params)
+    neurons, sites = diffusion.layout("line", 8, 8)
+    dense = diffusion.kernel(sites, neurons, sigma=1e-3)
+    plain = tdca_direction(net, tdca, beta, x, y)(theta)
+    assert torch.equal(tdca_direction(net, tdca, beta, x, y, credit_kernel=dense)(theta), plain)
+
+    few = PopulationMLP([20, 5, 12])  # 10 output credits + 2 sites for 8 hidden neurons
+    neurons, sites = diffusion.layout("line", 8, 2)
+    sparse = tdca_direction(net, few, torch.randn(2, few.num_params), x, y,
+                            credit_kernel=diffusion.kernel(sites, neurons, sigma=5.0))(theta)
+    assert sparse.shape == plain.shape
