@@ -50,7 +50,7 @@ def main() -> None:
         print(f"{steps:4d} steps, {samples:5d} samples: one step of {args.population} members "
               f"{seconds * 1e3:8.1f} ms, {rate:6.1f} GFLOP/s ({rate / peak:.0%} of matmul); "
               f"one paper generation {generation:8.1f} s; paper profile here "
-              f"{here:9.1f} h, on a GPU at {args.gpu_tflops:.0f} TFLOP/s {gpu:6.1f} h")
+              f"{here:9.1f} h, on a GPU at {args.gpu_tflops:.0f} TFLOP/s {gpu:6.2f} h")
 
 
 if __name__ == "__main__":
