@@ -59,3 +59,13 @@ TABLE_S2 = {
     "all": {"mnist": ("96.22%", "94.92%"), "fashion_mnist": ("89.14%", "86.39%"),
             "cifar10": ("59.35%", "42.25%"), "mean": ("81.57%", "74.52%")},
 }
+
+# Table S4: {row: {"mnist": (params, MFLOPs), "cifar10": (params, MFLOPs)}}; None: "-"
+TABLE_S4 = {
+    "BP (100 hidden)": {"mnist": (1000, 240), "cifar10": (1000, 200)},
+    "Credit parameters": {"mnist": (4892794, None), "cifar10": (18807870, None)},
+    "Credit neurons": {"mnist": (4970, 576), "cifar10": (4970, 480)},
+    "Credit groups (10 credits, 100 hidden)": {"mnist": (2180, 252), "cifar10": (2180, 210)},
+    "BP (900 hidden)": {"mnist": (9000, 2160), "cifar10": (9000, 1800)},
+    "Credit groups (36 credits, 900 hidden)": {"mnist": (2986, 345.6), "cifar10": (2986, 288)},
+}
