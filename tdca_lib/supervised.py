@@ -61,13 +61,14 @@ class SupervisedSettings:
         ((20, 1000), (50, 10000), (150, 10000)))  # (steps, train size) of Table 1
 
 
-# The notebook never evolves on the CPU: smoke and quick load the networks that
-# `python -m tdca_lib.supervised --profile quick` evolved and shipped (minutes to an hour each).
+# Notebook 02 never evolves: it loads the networks that
+# `python -m tdca_lib.supervised --profile quick|paper` evolved and shipped (minutes to an hour
+# each on a CPU for quick; paper needs a GPU). smoke uses quick's.
 PROFILES = Profiles(
     SupervisedSettings,
     smoke=dict(load_evolved_from="quick", table1_settings=((20, 1000),)),
     quick=dict(load_evolved_from="quick"),
-    paper=dict(population=128, generations=5000,
+    paper=dict(load_evolved_from="paper", population=128, generations=5000,
                table1_settings=((20, 1000), (50, 10000), (150, 60000))),
 )
 
@@ -136,7 +137,9 @@ def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.devic
     """Load the TDCA network ``settings.load_evolved_from`` shipped for ``dataset`` (a data set's
     name or "all"): (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
     settings = dataclasses.replace(settings, dataset=dataset)
-    source = settings.load_evolved_from or "quick"
+    source = settings.load_evolved_from
+    if source is None:
+        raise ValueError("settings.load_evolved_from must name the profile whose network to load")
     center, log, manifest = load_evolved(
         f"{network_name(settings)}-{source}", expect=evolved_settings(settings),
         regenerate=regenerate_command(dataset, source))
