@@ -121,14 +121,16 @@ def load_evolved(
     command that rebuilds it, quoted in every error.
     """
     pt, js = Path(folder) / f"{name}.pt", Path(folder) / f"{name}.json"
-    fix = f"Regenerate it with:\n    {regenerate}"
+    where = pt.parent.relative_to(ROOT) if pt.parent.is_relative_to(ROOT) else pt.parent
+    fix = f"regenerate it with: {regenerate}"  # on the first line: tables quote that line
     if not pt.exists() or not js.exists():
-        raise CheckpointError(f"evolved TDCA network {name!r} not found in {folder}. {fix}")
+        raise CheckpointError(f"evolved TDCA network {name!r} not found in {where}; {fix}")
     try:
         payload, manifest = _read(name, Path(folder))
         center, log = payload["center"], payload["log"]
     except Exception as err:  # any failure to read it is the same problem for the user
-        raise CheckpointError(f"evolved TDCA network {pt} is corrupt ({err}). {fix}") from err
+        raise CheckpointError(f"evolved TDCA network {name!r} in {where} is corrupt ({err}); "
+                              f"{fix}") from err
     saved = manifest.get("settings", {})
     expect = json.loads(json.dumps(expect))  # as the manifest stores them: tuples as lists
     diff = {k: (saved.get(k), v) for k, v in expect.items() if saved.get(k) != v}
@@ -137,6 +139,7 @@ def load_evolved(
             f"    {k}: evolved with {s!r}, asked for {v!r}" for k, (s, v) in diff.items()
         )
         raise CheckpointError(
-            f"evolved TDCA network {pt} was made with other settings:\n{lines}\n{fix}"
+            f"evolved TDCA network {name!r} in {where} was made with other settings; {fix}\n"
+            f"{lines}"
         )
     return center, log, manifest
