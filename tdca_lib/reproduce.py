@@ -56,12 +56,17 @@ def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | 
 
 
 def store_outputs(executed: Path, notebook: Path) -> None:
-    """Copy an executed notebook over its source, less papermill's injected-parameters cell:
-    left in, it would pin the profile for everyone who runs the notebook (nbval included)."""
+    """Copy an executed notebook over its source, less papermill's injected-parameters cell
+    (left in, it would pin the profile for everyone who runs the notebook, nbval included) and
+    its run metadata (paths and timestamps that would change the file on every run)."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    nb.metadata.pop("papermill", None)
+    for c in nb.cells:
+        c.metadata.pop("papermill", None)
+        c.metadata.pop("execution", None)
     atomic_write_text(notebook, nbformat.writes(nb) + "\n")
 
 

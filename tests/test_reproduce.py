@@ -51,6 +51,8 @@ def test_update_notebooks_stores_outputs_without_pinning_the_profile(notebooks):
     stored = nbformat.read(notebooks / "notebooks" / "01_fine.ipynb", 4)
     assert "profile is smoke" in stored.cells[-1].outputs[0]["text"]
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in stored.cells)
+    assert "papermill" not in stored.metadata  # no paths or timestamps of the run
+    assert not any("papermill" in c.metadata for c in stored.cells)
 
 
 def test_unknown_prefix_lists_the_notebooks(notebooks):
