@@ -14,6 +14,7 @@ Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -228,16 +229,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from .device import resolve_device
 
-    fields = {f.name: f.type for f in dataclasses.fields(SupervisedSettings)}
     overrides = {}
     for item in args.set:
         name, _, value = item.partition("=")
-        if name not in fields:
-            parser.error(f"unknown setting {name!r}; valid: {', '.join(fields)}")
-        overrides[name] = type(getattr(SupervisedSettings(), name))(value)
-    # This command is where networks are evolved, whatever the profile's notebook does.
-    settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
-                            **overrides)
+        try:  # numbers, None, tuples as Python writes them; anything else stays a string
+            overrides[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[name] = value
+    try:  # this command is where networks are evolved, whatever the profile's notebook does
+        settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
+                                **overrides)
+    except ValueError as err:  # an unknown setting: the message lists the valid ones
+        parser.error(str(err))
     datasets = load_datasets(settings)
     for dataset in datasets:
         print(dataset.describe())

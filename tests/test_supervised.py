@@ -114,3 +114,22 @@ def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chanc
     result = supervised.run_bottom_up(settings, mnist, "tdca", settings.seeds, beta=beta)
     assert (result["train_acc"] > 0.5).all() and (result["test_acc"] > 0.5).all()  # chance: 0.1
     assert manifest["evaluation"]["mnist"]["seeds"] == "1000..1004"
+
+
+def test_evolution_cli_parses_overrides_and_refuses_unknown_settings(monkeypatch):
+    seen = {}
+
+    class Parsed(Exception):
+        pass
+
+    def stop(settings):  # the settings the command would evolve with; stop before any work
+        seen["s"] = settings
+        raise Parsed
+
+    monkeypatch.setattr(supervised, "load_datasets", stop)
+    with pytest.raises(Parsed):
+        supervised.main(["--set", "generations=5", "test_size=None", "tdca_hidden=(8, 8)"])
+    assert seen["s"].generations == 5 and seen["s"].test_size is None
+    assert seen["s"].tdca_hidden == (8, 8) and seen["s"].load_evolved_from is None
+    with pytest.raises(SystemExit):
+        supervised.main(["--set", "popsize=3"])
