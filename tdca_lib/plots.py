@@ -69,3 +69,41 @@ def evolution_curve(ax, log: list[dict[str, float]], label: str, color: str):
     ax.plot(generation, [row["mean"] for row in log], color=color, alpha=0.4, lw=0.8,
             label=f"{label}: population mean")
     ax.set(xlabel="generation", ylabel="fitness")
+
+
+def credits_on_a_line(ax, neurons: torch.Tensor, sites: torch.Tensor, site_credits: torch.Tensor,
+                      kernel: torch.Tensor, color: str):
+    """Credits ``[S]`` at ``sites [S]`` and what each neuron at ``neurons [N]`` receives through
+    ``kernel [S, N]``: each site's bump faint, their sum bold (paper eq. 2)."""
+    for credit, row in zip(site_credits, kernel):
+        ax.plot(neurons, credit * row, color=color, lw=0.7, alpha=0.35)
+    ax.plot(neurons, site_credits @ kernel, color=color, lw=2, label="credit a neuron receives")
+    ax.stem(sites, site_credits, linefmt="k-", markerfmt="ko", basefmt=" ", label="credit sites")
+    ax.axhline(0, color="0.7", lw=0.6)
+    ax.set(xlabel="hidden neuron (position on the line)", ylabel="credit")
+
+
+def credits_on_a_grid(ax, field: torch.Tensor, sites: torch.Tensor, site_credits: torch.Tensor):
+    """The credit ``field [rows, cols]`` neurons receive on a grid, with the sites ``[S, 2]``
+    marked by the sign of their credit."""
+    limit = field.abs().max().item()
+    image = ax.imshow(field, cmap="RdBu_r", vmin=-limit, vmax=limit, origin="upper")
+    positive = site_credits > 0
+    ax.scatter(sites[positive, 1], sites[positive, 0], marker="+", c="k", s=25)
+    ax.scatter(sites[~positive, 1], sites[~positive, 0], marker="_", c="k", s=25)
+    ax.set(xlabel="grid column", ylabel="grid row")
+    return image
+
+
+def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor,
+                    paths: dict[str, tuple[torch.Tensor, str]], levels: int = 25):
+    """Filled contours of ``values [len(ys), len(xs)]`` (log scale) with each projected path
+    ``[T, 2]`` drawn over them, start marked."""
+    filled = ax.contourf(xs, ys, torch.log10(values), levels=levels, cmap="viridis")
+    ax.contour(xs, ys, torch.log10(values), levels=levels, colors="w", linewidths=0.3)
+    for label, (path, color) in paths.items():
+        ax.plot(path[:, 0], path[:, 1], color=color, lw=2, marker="o", ms=1.5, label=label)
+    start = next(iter(paths.values()))[0][0]
+    ax.plot(*start, "w^", ms=7, mec="k")
+    ax.legend(loc="best", fontsize=7)
+    return filled

@@ -61,6 +61,21 @@ class SupervisedSettings:
     table1_settings: tuple[tuple[int, int], ...] = not_evolved(
         ((20, 1000), (50, 10000), (150, 10000)))  # (steps, train size) of Table 1
 
+    # How the hidden layer gets its credits: one per neuron here; credit diffusion
+    # (:class:`tdca_lib.sparse_credits.DiffusionSettings`) overrides these three.
+    def hidden_credits(self) -> int:
+        return self.hidden
+
+    def credit_kernel(self, device: torch.device | str = "cpu") -> torch.Tensor | None:
+        """``[credits, hidden]`` diffusion kernel, or None: each credit is its neuron's."""
+        return None
+
+    def network_name(self) -> str:
+        return f"supervised-{self.dataset}-{self.steps}steps-{self.train_size}"
+
+    def regenerate_command(self, profile: str = "quick") -> str:
+        return f"python -m tdca_lib.supervised --profile {profile} --dataset {self.dataset}"
+
 
 # Notebook 02 never evolves: it loads the networks that
 # `python -m tdca_lib.supervised --profile quick|paper` evolved and shipped (minutes to an hour
@@ -74,17 +89,15 @@ PROFILES = Profiles(
 )
 
 
-def regenerate_command(dataset: str, profile: str = "quick") -> str:
-    return f"python -m tdca_lib.supervised --profile {profile} --dataset {dataset}"
-
-
 def bottom_up_network(features: int, hidden: int) -> PopulationMLP:
     return PopulationMLP([features, hidden, CLASSES])
 
 
 def tdca_network(settings: SupervisedSettings, bottom_up: PopulationMLP) -> PopulationMLP:
-    """Input: softmax output + one-hot label; output: one credit per non-input neuron."""
-    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden, sum(bottom_up.sizes[1:])])
+    """Input: softmax output + one-hot label; output: a credit per output neuron and
+    ``settings.hidden_credits()`` for the hidden layer (one per neuron unless diffused)."""
+    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden,
+                          bottom_up.sizes[-1] + settings.hidden_credits()])
 
 
 def init_bottom_up(net: PopulationMLP, population: int, scheme: str, seed: int) -> torch.Tensor:
@@ -118,7 +131,9 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
         tdca = tdca_network(settings, net)
         x, y = dataset.x_train, dataset.y_train
         theta0 = init_bottom_up(net, 1, "zero", settings.seed).to(x.device)
-        theta = train(theta0.expand(len(beta), -1), tdca_direction(net, tdca, beta, x, y),
+        direction = tdca_direction(net, tdca, beta, x, y,
+                                   credit_kernel=settings.credit_kernel(x.device))
+        theta = train(theta0.expand(len(beta), -1), direction,
                       settings.steps, settings.inner_lr, settings.max_norm)
         return evaluate(net, theta, x, y)
 
@@ -130,10 +145,6 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
     return fitness
 
 
-def network_name(settings: SupervisedSettings) -> str:
-    return f"supervised-{settings.dataset}-{settings.steps}steps-{settings.train_size}"
-
-
 def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.device | str = "cpu"):
     """Load the TDCA network ``settings.load_evolved_from`` shipped for ``dataset`` (a data set's
     name or "all"): (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
@@ -142,12 +153,13 @@ def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.devic
     if source is None:
         raise ValueError("settings.load_evolved_from must name the profile whose network to load")
     center, log, manifest = load_evolved(
-        f"{network_name(settings)}-{source}", expect=evolved_settings(settings),
-        regenerate=regenerate_command(dataset, source))
+        f"{settings.network_name()}-{source}", expect=evolved_settings(settings),
+        regenerate=settings.regenerate_command(source))
     return center.to(device)[None], log, manifest
 
 
-def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data.Dataset]):
+def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data.Dataset],
+                 experiment: str = "02_supervised"):
     """Evolve (or load) the TDCA network for ``settings`` on ``datasets`` (one, or all for
     ``settings.dataset == "all"``); returns (centre ``[1, D]`` on the data's device, evolution
     log, manifest)."""
@@ -160,20 +172,22 @@ def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data
                     center_lr=settings.center_lr, seed=settings.seed)
 
     center, log, manifest = evolve_or_load(
-        network_name(settings),
-        settings, profile=profile, experiment="02_supervised",
+        settings.network_name(),
+        settings, profile=profile, experiment=experiment,
         fitness=fitness_function(settings, datasets), make_pgpe=make_pgpe,
-        regenerate=regenerate_command(settings.dataset, profile),
+        regenerate=settings.regenerate_command(profile),
     )
     return center.to(device)[None], log, manifest
 
 
 def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: str,
-                  seeds: int, beta: torch.Tensor | None = None, curve: bool = False):
+                  seeds: int, beta: torch.Tensor | None = None, curve: bool = False,
+                  trajectory: bool = False):
     """Train ``seeds`` bottom-up networks at once with ``method`` (``"kaiming_bp"``,
     ``"zero_bp"`` or ``"tdca"`` with ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
     train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
-    ``curve``, also ``[steps + 1, seeds]`` accuracy curves."""
+    ``curve``, also ``[steps + 1, seeds]`` accuracy curves; with ``trajectory``, the
+    parameters after every step, ``[steps + 1, seeds, D]``."""
     net = bottom_up_network(dataset.features, settings.hidden)
     x, y = dataset.x_train, dataset.y_train
     scheme = "kaiming" if method == "kaiming_bp" else "zero"
@@ -181,25 +195,28 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     theta = init_bottom_up(net, seeds, scheme, 1000 + settings.seed).to(x.device)
     if method == "tdca":
         tdca = tdca_network(settings, net)
-        direction = tdca_direction(net, tdca, beta.expand(seeds, -1), x, y)
+        direction = tdca_direction(net, tdca, beta.expand(seeds, -1), x, y,
+                                   credit_kernel=settings.credit_kernel(x.device))
     elif method in ("kaiming_bp", "zero_bp"):
         direction = bp_direction(net, x, y)
     else:
         raise ValueError(f"unknown method {method!r}; valid: kaiming_bp, zero_bp, tdca")
-    history: dict[str, list[torch.Tensor]] = {"train": [], "test": []}
+    history: dict[str, list[torch.Tensor]] = {"train": [], "test": [], "theta": []}
 
     def record(step: int, theta: torch.Tensor) -> None:
-        history["train"].append(evaluate(net, theta, x, y)[0])
-        history["test"].append(evaluate(net, theta, dataset.x_test, dataset.y_test)[0])
+        if curve:
+            history["train"].append(evaluate(net, theta, x, y)[0])
+            history["test"].append(evaluate(net, theta, dataset.x_test, dataset.y_test)[0])
+        if trajectory:
+            history["theta"].append(theta.clone())
 
     theta = train(theta, direction, settings.steps, settings.inner_lr, settings.max_norm,
-                  on_step=record if curve else None)
+                  on_step=record if curve or trajectory else None)
     train_acc, train_ce = evaluate(net, theta, x, y)
     test_acc, test_ce = evaluate(net, theta, dataset.x_test, dataset.y_test)
     result = {"train_acc": train_acc, "test_acc": test_acc, "train_ce": train_ce,
               "test_ce": test_ce, "theta": theta}
-    if curve:
-        result |= {f"{k}_curve": torch.stack(v) for k, v in history.items()}
+    result |= {f"{k}_curve": torch.stack(v) for k, v in history.items() if v}
     return result
 
 
@@ -217,38 +234,31 @@ def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
     return datasets
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Evolve a TDCA network for the 3-layer "
-                                     "bottom-up network and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--dataset", choices=SOURCES, default="mnist",
-                        help="'all': one TDCA network for every data set available here")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="override settings, e.g. --set generations=50 steps=50")
-    args = parser.parse_args(argv)
-    from .device import resolve_device
-
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``["steps=50", "tdca_hidden=(8,)"]`` -> settings overrides: numbers, None and tuples as
+    Python writes them; anything else stays a string."""
     overrides = {}
-    for item in args.set:
+    for item in items:
         name, _, value = item.partition("=")
-        try:  # numbers, None, tuples as Python writes them; anything else stays a string
+        try:
             overrides[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             overrides[name] = value
-    try:  # this command is where networks are evolved, whatever the profile's notebook does
-        settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
-                                **overrides)
-    except ValueError as err:  # an unknown setting: the message lists the valid ones
-        parser.error(str(err))
+    return overrides
+
+
+def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "auto",
+                    experiment: str = "02_supervised") -> None:
+    """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
+    record in its manifest how well it trains fresh zero-initialised networks (the seeds the
+    notebooks use too)."""
+    from .device import resolve_device
+
     datasets = load_datasets(settings)
     for dataset in datasets:
         print(dataset.describe())
-    device = resolve_device(args.device)
-    datasets = [d.to(device) for d in datasets]
-    beta, log, manifest = evolved_tdca(settings, args.profile, datasets)
-    # How well the shipped network trains fresh zero-initialised networks (the seeds notebook
-    # 02 uses too), recorded in its manifest.
+    datasets = [d.to(resolve_device(device)) for d in datasets]
+    beta, log, manifest = evolved_tdca(settings, profile, datasets, experiment)
     evaluation = {}
     for dataset in datasets:
         result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=beta)
@@ -262,6 +272,23 @@ def main(argv: list[str] | None = None) -> None:
     print(f"shipped {manifest['name']}: {len(log)} generations, final centre fitness "
           f"{manifest['final_center_fitness']:.4f}; {evaluation}")
 
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Evolve a TDCA network for the 3-layer "
+                                     "bottom-up network and ship it to data/checkpoints/.")
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    parser.add_argument("--dataset", choices=SOURCES, default="mnist",
+                        help="'all': one TDCA network for every data set available here")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override settings, e.g. --set generations=50 steps=50")
+    args = parser.parse_args(argv)
+    try:  # this command is where networks are evolved, whatever the profile's notebook does
+        settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
+                                **parse_overrides(args.set))
+    except ValueError as err:  # an unknown setting: the message lists the valid ones
+        parser.error(str(err))
+    evolve_and_ship(settings, args.profile, args.device)
 
 
 # --- Notebook 02's tables ----------------------------------------------------------------------
@@ -279,12 +306,16 @@ class Runs:
 
     ``datasets`` maps a data set's name to its full :class:`~tdca_lib.data.Dataset` or, when it
     is not available here, to the reason; ``tdca`` maps a source ("mnist", "all", ...) to its
-    evolved TDCA network ``[1, D]`` or, when missing, to the reason.
+    evolved TDCA network ``[1, D]`` or, when missing, to the reason. ``variants`` maps a key of
+    ``tdca`` to the settings its network needs when they are not ``settings`` (credit diffusion:
+    other widths and credit sites).
     """
 
     def __init__(self, settings: SupervisedSettings, datasets: dict[str, data.Dataset | str],
-                 tdca: dict[str, torch.Tensor | str]):
+                 tdca: dict[str, torch.Tensor | str],
+                 variants: dict[str, SupervisedSettings] | None = None):
         self.settings, self.datasets, self.tdca = settings, datasets, tdca
+        self.variants = variants or {}
         self.cache: dict[tuple, dict[str, torch.Tensor]] = {}
 
     def missing(self, *, datasets: tuple[str, ...] = (), tdca: tuple[str, ...] = ()) -> str:
@@ -306,7 +337,8 @@ class Runs:
         train_size = train_size or self.settings.train_size
         key = (dataset, method, steps, train_size, tdca, curve)
         if key not in self.cache:
-            settings = dataclasses.replace(self.settings, steps=steps, train_size=train_size)
+            settings = dataclasses.replace(self.variants.get(tdca, self.settings), steps=steps,
+                                           train_size=train_size)
             subset = self.datasets[dataset].subset(train_size)
             beta = self.tdca[tdca] if tdca else None
             self.cache[key] = run_bottom_up(settings, subset, method, self.settings.seeds,

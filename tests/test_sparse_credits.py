@@ -1,0 +1,73 @@
+import pytest
+import torch
+
+from tdca_lib import sparse_credits, supervised
+from tdca_lib.checkpoints import CheckpointError
+from tdca_lib.data import Dataset
+
+
+def tiny_dataset(n=40, features=12):
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    x = torch.randn(n, features, generator=gen) + torch.nn.functional.one_hot(y, features) * 3
+    return Dataset("mnist", x, y, x[:20], y[:20], "synthetic")
+
+
+@pytest.mark.parametrize("config, params", [("10-to-100", 2180), ("36-to-900", 2986),
+                                            ("6x6-to-30x30", 2986), ("100-to-1000", 4970)])
+def test_tdca_network_follows_the_credit_sites(config, params):
+    settings = sparse_credits.settings_for("quick", config)
+    net = supervised.bottom_up_network(784, settings.hidden)
+    tdca = supervised.tdca_network(settings, net)
+    assert tdca.sizes[-1] == 10 + settings.sites
+    assert tdca.num_params == params  # the paper's Table S4 counts where it gives them
+    assert settings.config() == config
+    assert settings.credit_kernel().shape == (settings.sites, settings.hidden)
+
+
+def test_quick_evolves_the_wide_configurations_for_fewer_generations():
+    assert sparse_credits.settings_for("quick", "10-to-100").generations == 600
+    assert (sparse_credits.settings_for("quick", "36-to-900").generations
+            == sparse_credits.QUICK_WIDE_GENERATIONS)
+    assert sparse_credits.settings_for("paper", "36-to-900").generations == 5000
+    assert sparse_credits.settings_for("quick", "36-to-900", generations=7).generations == 7
+
+
+def test_bad_configurations_are_refused_with_the_valid_ones():
+    with pytest.raises(ValueError, match="10-to-100"):
+        sparse_credits.settings_for("quick", "20-to-100")
+    with pytest.raises(ValueError, match="divide"):
+        sparse_credits.PROFILES.get("quick", sites=7)
+    with pytest.raises(ValueError, match="square"):
+        sparse_credits.PROFILES.get("quick", hidden=100, sites=10, layout="grid")
+
+
+def test_sites_on_every_neuron_with_a_tiny_sigma_train_like_the_dense_rule():
+    dataset = tiny_dataset()
+    dense = supervised.PROFILES.get("quick", steps=3, hidden=8, tdca_hidden=(6,))
+    diffused = sparse_credits.PROFILES.get("quick", steps=3, hidden=8, tdca_hidden=(6,),
+                                           sites=8, diffusion_sigma=1e-3)
+    net = supervised.bottom_up_network(dataset.features, 8)
+    beta = torch.randn(1, supervised.tdca_network(dense, net).num_params)
+    ours = supervised.run_bottom_up(diffused, dataset, "tdca", seeds=2, beta=beta)
+    theirs = supervised.run_bottom_up(dense, dataset, "tdca", seeds=2, beta=beta)
+    assert torch.equal(ours["theta"], theirs["theta"])
+
+
+def test_sparse_credits_steer_the_whole_hidden_layer():
+    dataset = tiny_dataset()
+    settings = sparse_credits.PROFILES.get("quick", steps=2, hidden=10, sites=2,
+                                           tdca_hidden=(6,))
+    net = supervised.bottom_up_network(dataset.features, 10)
+    beta = torch.randn(1, supervised.tdca_network(settings, net).num_params,
+                       generator=torch.Generator().manual_seed(1))
+    theta = supervised.run_bottom_up(settings, dataset, "tdca", seeds=1, beta=beta)["theta"]
+    w1 = net.unflatten(theta)[0][0][0]  # [features, hidden]
+    assert (w1.abs().sum(0) > 0).all()  # 2 credits moved every one of the 10 neurons
+
+
+def test_a_missing_network_names_the_command_that_makes_it():
+    settings = sparse_credits.settings_for("quick", "6x6-to-30x30")
+    assert settings.network_name() == "diffusion-6x6-to-30x30-mnist-20steps-1000"
+    with pytest.raises(CheckpointError, match="--config 6x6-to-30x30 --dataset fashion_mnist"):
+        supervised.shipped_tdca(settings, "fashion_mnist")
