@@ -32,6 +32,7 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
 	$(PY) benchmarks/bench_supervised.py
+	$(PY) benchmarks/bench_rl_envs.py
 
 # Offline data sets where this machine can have them (see tdca_lib/data.py); never fails.
 data:

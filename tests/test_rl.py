@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from tdca_lib import rl
+from tdca_lib.rl_envs import make
+
+SETTINGS = rl.settings_for("quick", "CartPole-v1", updates=3, tdca_hidden=4)
+
+
+def test_settings_take_each_tasks_agent_and_refuse_unknown_tasks():
+    assert rl.settings_for("quick", "BipedalWalker-v3").agent_hidden == 32
+    assert rl.settings_for("paper", "Pendulum-v1").updates == 200
+    with pytest.raises(ValueError, match="CartPole-v1"):
+        rl.settings_for("quick", "MountainCar-v0")
+
+
+def test_tdca_network_emits_one_credit_per_agent_parameter():
+    env = make("Pendulum-v1", 2)
+    settings = rl.settings_for("quick", "Pendulum-v1")
+    agent = rl.agent_network(settings, env)
+    tdca = rl.tdca_network(settings, env, agent)
+    assert agent.sizes == (3, 16, 1) and tdca.outputs == agent.num_params == 81
+    assert tdca.inputs == 3 + 1 + 1  # state, action, reward
+
+
+def test_actions_are_argmax_or_bounded():
+    for task, check in [("CartPole-v1", lambda a: a.dtype == torch.int64 and a.shape == (3,)),
+                        ("Pendulum-v1", lambda a: a.shape == (3, 1) and a.abs().max() <= 2)]:
+        env = make(task, 3)
+        agent = rl.agent_network(rl.settings_for("quick", task), env)
+        theta = torch.randn(3, agent.num_params) * 5
+        assert check(rl.act(agent, theta, env.reset(0), env))
+
+
+def test_a_finished_episode_stops_the_tdca_networks_state():
+    env = make("CartPole-v1", 4)
+    agent = rl.agent_network(SETTINGS, env)
+    tdca = rl.tdca_network(SETTINGS, env, agent)
+    beta = torch.randn(4, tdca.num_params, generator=torch.Generator().manual_seed(0))
+    theta = torch.randn(4, agent.num_params, generator=torch.Generator().manual_seed(1))
+    returns, state = rl.play(env, agent, theta, 7, tdca, tdca.unflatten(beta))
+    assert returns.shape == (4,) and state.shape == (4, 4)
+    # member 0 replayed alone (same seed: 7 + 0) ends in the same state
+    alone = make("CartPole-v1", 1)
+    again, state0 = rl.play(alone, agent, theta[:1], 7, tdca, tdca.unflatten(beta[:1]))
+    assert again.item() == returns[0].item() and torch.allclose(state0[0], state[0], atol=1e-6)
+
+
+def test_credits_move_the_agent_as_asked():
+    env = make("CartPole-v1", 2)
+    agent = rl.agent_network(SETTINGS, env)
+    tdca = rl.tdca_network(SETTINGS, env, agent)
+    start = agent.init(torch.Generator().manual_seed(SETTINGS.seed))
+    beta = tdca.init(torch.Generator().manual_seed(0)).expand(2, -1).clone()
+    assert torch.equal(rl.train_agents(SETTINGS, env, beta), start.expand(2, -1))  # zero credit
+    # readout bias v, readout weights 0: the credit is v every update; SGD adds lr * clip(v)
+    credit = torch.zeros(agent.num_params)
+    credit[:3] = torch.tensor([0.3, -0.4, 0.0])  # norm 0.5 < max_norm: no clip
+    beta[:, -agent.num_params:] = credit
+    sgd = rl.settings_for("quick", "CartPole-v1", updates=3, tdca_hidden=4,
+                          inner_optimizer="sgd", inner_lr=0.1)
+    theta = rl.train_agents(sgd, env, beta)
+    assert torch.allclose(theta, start + 3 * 0.1 * credit, atol=1e-6)
+    with pytest.raises(ValueError, match="adam, sgd"):
+        rl.settings_for("quick", "CartPole-v1", inner_optimizer="rmsprop")
+
+
+def test_fitness_is_deterministic_and_sized_by_the_batch():
+    fitness = rl.fitness_function(SETTINGS)
+    env = make("CartPole-v1", 1)
+    agent = rl.agent_network(SETTINGS, env)
+    size = rl.tdca_network(SETTINGS, env, agent).num_params
+    beta = torch.randn(3, size, generator=torch.Generator().manual_seed(0)) * 0.1
+    (first, extras), (second, _) = fitness(beta, 0), fitness(beta, 5)
+    assert first.shape == (3,) and torch.equal(first, second)
+    assert extras["train_return"].shape == (3,) and (first >= 1).all()
+    assert fitness(beta[:2], 0)[0].shape == (2,)
