@@ -1,0 +1,30 @@
+import pytest
+
+from tdca_lib import rl_baselines
+
+
+def test_reinforce_is_deterministic_and_records_every_episode():
+    first = rl_baselines.reinforce(episodes=5, seed=3, eval_episodes=2)
+    second = rl_baselines.reinforce(episodes=5, seed=3, eval_episodes=2)
+    assert first == second and len(first.returns) == 5
+    assert first.env_steps[-1] == sum(first.returns)  # CartPole: +1 a step
+    assert rl_baselines.reinforce(episodes=5, seed=4, eval_episodes=2).returns != first.returns
+
+
+@pytest.mark.slow
+def test_reinforce_learns_cartpole():
+    run = rl_baselines.reinforce(episodes=150, seed=0, eval_episodes=3)
+    assert sum(run.returns[-20:]) / 20 > 2 * sum(run.returns[:20]) / 20
+
+
+def test_reinforce_refuses_continuous_tasks():
+    with pytest.raises(ValueError, match="continuous"):
+        rl_baselines.reinforce("Pendulum-v1", episodes=1)
+
+
+def test_td3_runs_from_stable_baselines3_with_the_zoo_settings():
+    run = rl_baselines.td3("Pendulum-v1", timesteps=400, seed=0, eval_episodes=1,
+                           learning_starts=100, net_arch=[8])
+    assert run.env_steps == [200, 400] and len(run.returns) == 2 and run.final < 0
+    with pytest.raises(ValueError, match="Pendulum-v1"):
+        rl_baselines.td3("CartPole-v1")
