@@ -4,11 +4,17 @@ For a layer ``a = x W + b``, ``h = act(a)``, a neuron j that receives credit ``c
 incoming weight from input i by ``x_i * c_j * act'(a_j)``, averaged over the batch: the input,
 the credit and the activation derivative, all local to the synapse. With backprop's delta
 ``dL/dh`` as the credit this is exactly the gradient of the batch-mean loss.
+
+A convolutional layer's neurons (a channel at each position) share their channel's weights, so
+its update also sums over positions (:func:`conv_hebbian_update`, the deep CNN of Table 2).
 """
 
 from __future__ import annotations
 
 import torch
+
+from .deep_networks import PopulationCNN
+from .tdca_network import PopulationMLP
 
 
 def hebbian_update(
@@ -60,3 +66,95 @@ def credits_to_gradient(
         dw, db = hebbian_update(activations[k], credit, slope)
         parts += [dw.flatten(1), db]
     return torch.cat(parts, 1)
+
+
+def conv_hebbian_update(
+    patches: torch.Tensor, credit: torch.Tensor, activation_derivative: torch.Tensor | float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias updates of a convolutional layer, batched over the population.
+
+    A conv neuron is one channel at one position, and all positions of a channel share its
+    weights, so channel c's weight from patch input i changes by the batch mean of the *sum*
+    over positions of ``x_i * c * act'(a_c)``: with backprop's delta as the credit, exactly the
+    gradient of the batch-mean loss (a shared weight's gradient sums over its uses).
+
+    Args:
+        patches: ``[P, N, K, L]`` each conv neuron's inputs (K per position, L positions, as
+            ``F.unfold`` lays them out), or ``[N, K, L]`` when every member sees the same images.
+        credit: ``[P, N, C, L]`` one credit per channel and position, or ``[P, N, C]`` one per
+            channel (the paper's deep CNN: the TDCA network's credit for a feature map reaches
+            it at every position).
+        activation_derivative: ``[P, N, C, L]`` act'(a) at each conv neuron.
+
+    Returns:
+        ``([P, K, C], [P, C])`` laid out as :class:`~tdca_lib.deep_networks.PopulationCNN`'s
+        conv weight and bias.
+    """
+    positions = patches.shape[-1]
+    if patches.dim() not in (3, 4) or credit.dim() not in (3, 4):
+        raise ValueError(f"patches are [P, N, K, L] or [N, K, L] and credits [P, N, C, L] or "
+                         f"[P, N, C], got {tuple(patches.shape)} and {tuple(credit.shape)}")
+    if credit.dim() == 3:
+        credit = credit.unsqueeze(-1)  # the channel's credit, at every position
+    elif credit.shape[-1] != positions:
+        raise ValueError(f"per-position credits {tuple(credit.shape)} do not match the "
+                         f"{positions} positions of patches {tuple(patches.shape)}")
+    samples = credit.shape[1]
+    if patches.shape[-3] != samples or (patches.dim() == 4 and len(patches) != len(credit)):
+        raise ValueError(f"patches {tuple(patches.shape)} and credits {tuple(credit.shape)} "
+                         f"differ in population or samples")
+    signal = (credit * activation_derivative).expand(*credit.shape[:3], positions)
+    if patches.dim() == 3:  # shared: one matrix product over (sample, position) for everyone
+        weight = torch.tensordot(patches, signal, dims=([0, 2], [1, 3])).transpose(0, 1)
+    else:
+        weight = torch.einsum("pnkl,pncl->pkc", patches, signal)
+    return weight / samples, signal.sum(-1).mean(1)
+
+
+def cnn_credits_to_gradient(
+    net: PopulationCNN, activations: list[torch.Tensor], credits: torch.Tensor
+) -> torch.Tensor:
+    """Turn credits into the weight "gradient" of a whole :class:`PopulationCNN`.
+
+    Args:
+        net: the bottom-up CNN (conv and hidden FC layers with its activation, linear output).
+        activations: its layers' activity from ``net.activations``: ``[P, N, width]`` each.
+        credits: ``[P, N, net.credit_count]`` or ``[P, N, net.neuron_count]``: top-down as
+            :func:`credits_to_gradient`'s, the output layer's first, then the FC hidden
+            layers' (last first), then the conv layer's: one per channel (the TDCA network's,
+            applied at every position) or one per channel and position, channel-major as
+            ``activations[1]`` (backprop's deltas).
+
+    Returns:
+        ``[P, D]`` in ``net``'s parameter layout, to be fed to the inner optimiser as a gradient.
+    """
+    fc_credits = net.classes + sum(net.hidden)
+    if credits.shape[-1] not in (net.credit_count, net.neuron_count):
+        raise ValueError(
+            f"{net!r} needs {net.credit_count} credits a sample (one per conv channel) or "
+            f"{net.neuron_count} (one per conv channel and position), got {credits.shape[-1]}"
+        )
+    top_down = credits.split([net.classes, *net.hidden[::-1], credits.shape[-1] - fc_credits], -1)
+    conv_credit, *fc = top_down[::-1]  # bottom-up order, as the layers
+    derivative = DERIVATIVES[net.activation]
+    members, samples = credits.shape[:2]
+    conv_activity = activations[1].reshape(members, samples, net.channels, net.positions)
+    if conv_credit.shape[-1] != net.channels:  # one per channel and position
+        conv_credit = conv_credit.reshape(members, samples, net.channels, net.positions)
+    dw, db = conv_hebbian_update(net.patches(activations[0]), conv_credit,
+                                 derivative(conv_activity))
+    parts = [dw.flatten(1), db]
+    for k, credit in enumerate(fc, 1):
+        slope = 1.0 if k == len(fc) else derivative(activations[k + 1])
+        dw, db = hebbian_update(activations[k], credit, slope)
+        parts += [dw.flatten(1), db]
+    return torch.cat(parts, 1)
+
+
+def network_credits_to_gradient(
+    net: PopulationMLP | PopulationCNN, activations: list[torch.Tensor], credits: torch.Tensor
+) -> torch.Tensor:
+    """Either bottom-up network's credit rule: :func:`cnn_credits_to_gradient` for a
+    :class:`PopulationCNN`, :func:`credits_to_gradient` for a ``PopulationMLP``."""
+    rule = cnn_credits_to_gradient if isinstance(net, PopulationCNN) else credits_to_gradient
+    return rule(net, activations, credits)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .credit import credits_to_gradient
+from .credit import network_credits_to_gradient
 from .diffusion import diffuse
 from .tdca_network import PopulationMLP
 
@@ -79,7 +79,7 @@ def tdca_direction(net: PopulationMLP, tdca: PopulationMLP, beta: torch.Tensor,
         if credit_kernel is not None:
             hidden = diffuse(credits[..., classes:], credit_kernel)
             credits = torch.cat([credits[..., :classes], hidden], -1)
-        return credits_to_gradient(net, activations, credits)
+        return network_credits_to_gradient(net, activations, credits)
 
     return direction
 

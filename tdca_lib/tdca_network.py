@@ -30,6 +30,7 @@ class PopulationMLP:
         self.activation = activation
         self.layer_shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
         self.num_params = sum(i * o + o for i, o in self.layer_shapes)
+        self.credit_count = sum(self.sizes[1:])  # one credit per non-input neuron
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.sizes))
