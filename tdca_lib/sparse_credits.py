@@ -46,8 +46,8 @@ class DiffusionSettings(SupervisedSettings):
     def __post_init__(self):
         diffusion.layout(self.layout, self.hidden, self.sites)  # refuse a bad layout now
 
-    def hidden_credits(self) -> int:
-        return self.sites
+    def credit_count(self, bottom_up) -> int:
+        return bottom_up.sizes[-1] + self.sites  # dense output layer, sparse hidden layer
 
     def credit_kernel(self, device: torch.device | str = "cpu") -> torch.Tensor:
         neurons, sites = diffusion.layout(self.layout, self.hidden, self.sites)

@@ -61,10 +61,15 @@ class SupervisedSettings:
     table1_settings: tuple[tuple[int, int], ...] = not_evolved(
         ((20, 1000), (50, 10000), (150, 10000)))  # (steps, train size) of Table 1
 
-    # How the hidden layer gets its credits: one per neuron here; credit diffusion
-    # (:class:`tdca_lib.sparse_credits.DiffusionSettings`) overrides these three.
-    def hidden_credits(self) -> int:
-        return self.hidden
+    # The bottom-up network and how it gets its credits: the 3-layer network, one credit per
+    # neuron. Credit diffusion (sparse_credits.DiffusionSettings) and the deep networks of
+    # Table 2 (deep.DeepSettings) override these methods.
+    def bottom_up(self, features: int) -> PopulationMLP:
+        return bottom_up_network(features, self.hidden)
+
+    def credit_count(self, bottom_up: PopulationMLP) -> int:
+        """Credits the TDCA network emits a sample."""
+        return bottom_up.credit_count
 
     def credit_kernel(self, device: torch.device | str = "cpu") -> torch.Tensor | None:
         """``[credits, hidden]`` diffusion kernel, or None: each credit is its neuron's."""
@@ -94,10 +99,9 @@ def bottom_up_network(features: int, hidden: int) -> PopulationMLP:
 
 
 def tdca_network(settings: SupervisedSettings, bottom_up: PopulationMLP) -> PopulationMLP:
-    """Input: softmax output + one-hot label; output: a credit per output neuron and
-    ``settings.hidden_credits()`` for the hidden layer (one per neuron unless diffused)."""
-    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden,
-                          bottom_up.sizes[-1] + settings.hidden_credits()])
+    """Input: softmax output + one-hot label; output: ``settings.credit_count(bottom_up)``
+    credits (one per neuron unless diffused)."""
+    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden, settings.credit_count(bottom_up)])
 
 
 def init_bottom_up(net: PopulationMLP, population: int, scheme: str, seed: int) -> torch.Tensor:
@@ -127,7 +131,7 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
     deterministic (and resumes bit-identically)."""
 
     def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        net = bottom_up_network(dataset.features, settings.hidden)
+        net = settings.bottom_up(dataset.features)
         tdca = tdca_network(settings, net)
         x, y = dataset.x_train, dataset.y_train
         theta0 = init_bottom_up(net, 1, "zero", settings.seed).to(x.device)
@@ -163,7 +167,7 @@ def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data
     """Evolve (or load) the TDCA network for ``settings`` on ``datasets`` (one, or all for
     ``settings.dataset == "all"``); returns (centre ``[1, D]`` on the data's device, evolution
     log, manifest)."""
-    tdca = tdca_network(settings, bottom_up_network(datasets[0].features, settings.hidden))
+    tdca = tdca_network(settings, settings.bottom_up(datasets[0].features))
     device = datasets[0].x_train.device
 
     def make_pgpe() -> PGPE:
@@ -188,7 +192,7 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
     ``curve``, also ``[steps + 1, seeds]`` accuracy curves; with ``trajectory``, the
     parameters after every step, ``[steps + 1, seeds, D]``."""
-    net = bottom_up_network(dataset.features, settings.hidden)
+    net = settings.bottom_up(dataset.features)
     x, y = dataset.x_train, dataset.y_train
     scheme = "kaiming" if method == "kaiming_bp" else "zero"
     # Seeds 1000+ for the networks we report: never the init the TDCA network was evolved on.
@@ -353,7 +357,7 @@ class Runs:
     def transferred(self, source: dict[str, torch.Tensor], dataset: str, train_size: int):
         """TrFC: networks trained on another data set, applied as they are to ``dataset``."""
         subset = self.datasets[dataset].subset(train_size)
-        net = bottom_up_network(subset.features, self.settings.hidden)
+        net = self.settings.bottom_up(subset.features)
         train_acc, _ = evaluate(net, source["theta"], subset.x_train, subset.y_train)
         test_acc, _ = evaluate(net, source["theta"], subset.x_test, subset.y_test)
         return {"train_acc": train_acc, "test_acc": test_acc,

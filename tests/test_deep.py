@@ -1,0 +1,41 @@
+import pytest
+import torch
+
+from tdca_lib import deep, supervised
+from tdca_lib.data import Dataset
+
+
+def images(n=30, features=784):
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    return Dataset("mnist", torch.randn(n, features, generator=gen), y,
+                   torch.randn(10, features, generator=gen), y[:10], "synthetic")
+
+
+@pytest.mark.parametrize("architecture, credits", [("deep_fc", 410), ("deep_cnn", 218)])
+def test_tdca_network_emits_one_credit_per_neuron_or_channel(architecture, credits):
+    settings = deep.PROFILES.get("quick", architecture=architecture)
+    net = settings.bottom_up(784)
+    assert supervised.tdca_network(settings, net).sizes == (20, 30, 30, credits)
+    assert settings.network_name() == f"{architecture.replace('_', '-')}-mnist-20steps-1000"
+
+
+@pytest.mark.parametrize("architecture", deep.ARCHITECTURES)
+def test_every_method_trains_a_deep_network(architecture):
+    settings = deep.PROFILES.get("quick", architecture=architecture, steps=2, seeds=2)
+    dataset = images()
+    net = settings.bottom_up(dataset.features)
+    beta = torch.randn(1, supervised.tdca_network(settings, net).num_params) * 0.1
+    for method in ("kaiming_bp", "zero_bp", "tdca"):
+        result = supervised.run_bottom_up(settings, dataset, method, 2, beta=beta)
+        assert result["theta"].shape == (2, net.num_params)
+        assert result["train_acc"].shape == (2,)
+    fitness = supervised.fitness_function(settings, [dataset])
+    assert fitness(beta.expand(3, -1), 0)[0].shape == (3,)
+
+
+def test_bad_architectures_and_inputs_are_refused():
+    with pytest.raises(ValueError, match="deep_fc, deep_cnn"):
+        deep.PROFILES.get("quick", architecture="resnet")
+    with pytest.raises(ValueError, match="images"):
+        deep.PROFILES.get("quick", architecture="deep_cnn").bottom_up(100)
