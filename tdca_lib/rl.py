@@ -132,18 +132,29 @@ def episode_seed(settings: RLSettings, episode: int, population: int) -> int:
     return (settings.seed * 100_000 + episode) * population
 
 
+def start_agents(settings: RLSettings, env: PopulationEnv, members: int,
+                 distinct: bool = False) -> torch.Tensor:
+    """``[P, D]`` initial agents: all the same (seeded by ``settings.seed``: evolution compares
+    TDCA networks on equal terms) or, with ``distinct``, member p's seeded by 1000 + p (the
+    agents we report, never the one evolution saw)."""
+    agent = agent_network(settings, env)
+    seeds = [1000 + p for p in range(members)] if distinct else [settings.seed] * members
+    return torch.stack([agent.init(torch.Generator().manual_seed(s)) for s in seeds])
+
+
 def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
                  on_update: Callable[[int, torch.Tensor], None] | None = None,
-                 first_episode: int = 0) -> torch.Tensor:
+                 first_episode: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
     """The inner loop: ``settings.updates`` episodes, each followed by an update from the
-    credits of member p's TDCA network ``beta[p]``; returns the agents ``[P, D]``. All members
-    start from the same agent (seeded by ``settings.seed``). ``on_update(u, returns [P])``
-    sees each training episode's returns."""
+    credits of member p's TDCA network ``beta[p]``; returns the agents ``[P, D]``. Agents start
+    at ``start [P, D]`` (default: :func:`start_agents`, all alike). ``on_update(u, returns
+    [P])`` sees each training episode's returns."""
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
     weights = tdca.unflatten(beta)
-    start = agent.init(torch.Generator().manual_seed(settings.seed)).to(beta.device)
-    theta = start.expand(len(beta), -1).clone()
+    if start is None:
+        start = start_agents(settings, env, len(beta))
+    theta = start.to(beta.device).clone()
     optimizer = (torch.optim.Adam if settings.inner_optimizer == "adam" else torch.optim.SGD)(
         [theta], lr=settings.inner_lr)
     for u in range(settings.updates):
@@ -178,7 +189,30 @@ def fitness_function(settings: RLSettings):
     return fitness
 
 
+EVAL_EPISODE = 1_000_000  # reported runs' episodes start here, away from evolution's
+
+
+def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
+                  eval_episodes: int = 10) -> dict[str, torch.Tensor]:
+    """Train ``seeds`` fresh agents (distinct inits, unseen episodes) with the TDCA network
+    ``beta [1, D]``; returns their training curves ``[updates, seeds]`` and the final agents'
+    mean return over ``eval_episodes`` further episodes, ``[seeds]``."""
+    env = make(settings.task, seeds, device=beta.device)
+    curve = []
+    theta = train_agents(settings, env, beta.expand(seeds, -1),
+                         on_update=lambda u, r: curve.append(r), first_episode=EVAL_EPISODE,
+                         start=start_agents(settings, env, seeds, distinct=True))
+    agent = agent_network(settings, env)
+    final = torch.stack([
+        play(env, agent, theta, episode_seed(settings, EVAL_EPISODE + settings.updates + k,
+                                             seeds))[0]
+        for k in range(eval_episodes)]).mean(0)
+    env.close()
+    return {"curve": torch.stack(curve), "final": final}
+
+
 def main(argv: list[str] | None = None) -> None:
+    from .checkpoints import annotate
     from .outer_loop import evolve_or_load
     from .pgpe import PGPE
     from .supervised import parse_overrides
@@ -204,9 +238,18 @@ def main(argv: list[str] | None = None) -> None:
         return PGPE(start, population=settings.population, sigma=settings.sigma,
                     center_lr=settings.center_lr, seed=settings.seed)
 
-    evolve_or_load(network_name(settings), settings, profile=args.profile, experiment="05_rl",
-                   fitness=fitness_function(settings), make_pgpe=make_pgpe,
-                   regenerate=regenerate_command(settings, args.profile))
+    center, log, manifest = evolve_or_load(
+        network_name(settings), settings, profile=args.profile, experiment="05_rl",
+        fitness=fitness_function(settings), make_pgpe=make_pgpe,
+        regenerate=regenerate_command(settings, args.profile))
+    # How well the shipped network trains fresh agents (the seeds notebook 05 uses too).
+    result = evaluate_tdca(settings, center[None], settings.seeds)
+    final = result["final"]
+    manifest = annotate(manifest["name"], evaluation={
+        "setting": f"{settings.updates} updates, agents seeded 1000..{999 + settings.seeds}, "
+                   f"final return = mean of 10 fresh episodes",
+        "final_return": f"{final.mean():.1f} ± {final.std():.1f}"})
+    print(f"shipped {manifest['name']}: {len(log)} generations; {manifest['evaluation']}")
 
 
 def network_name(settings: RLSettings) -> str:

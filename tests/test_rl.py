@@ -75,3 +75,13 @@ def test_fitness_is_deterministic_and_sized_by_the_batch():
     assert first.shape == (3,) and torch.equal(first, second)
     assert extras["train_return"].shape == (3,) and (first >= 1).all()
     assert fitness(beta[:2], 0)[0].shape == (2,)
+
+
+def test_reported_agents_start_apart_and_the_evaluation_has_its_shapes():
+    env = make("CartPole-v1", 3)
+    same, distinct = (rl.start_agents(SETTINGS, env, 3, distinct=d) for d in (False, True))
+    assert torch.equal(same[0], same[2]) and not torch.equal(distinct[0], distinct[2])
+    agent = rl.agent_network(SETTINGS, env)
+    beta = torch.zeros(1, rl.tdca_network(SETTINGS, env, agent).num_params)
+    result = rl.evaluate_tdca(SETTINGS, beta, seeds=2, eval_episodes=2)
+    assert result["curve"].shape == (3, 2) and result["final"].shape == (2,)
