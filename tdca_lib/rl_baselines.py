@@ -8,12 +8,20 @@ and the final policy's mean return on fresh evaluation episodes.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoints import current_commit, versions
+from .files import ROOT, atomic_write_text
 
 EVAL_SEED = 10_000  # evaluation episodes start here, away from the training seeds
 
@@ -141,3 +149,59 @@ def td3(task: str, timesteps: int | None = None, seed: int = 0, eval_episodes: i
                      eval_episodes)
     return BaselineRun("TD3", task, seed, np.cumsum(lengths).tolist(),
                        [float(r) for r in returns], final, eval_episodes)
+
+
+# --- Stored runs: the baselines take minutes a seed, so notebook 05 reads what this made -------
+
+BASELINES = ROOT / "data" / "baselines"
+
+
+def run_name(method: str, task: str, budget: int) -> str:
+    """``td3-Pendulum-v1-20000steps``, ``reinforce-CartPole-v1-300episodes``."""
+    unit = "episodes" if method == "reinforce" else "steps"
+    return f"{method}-{task}-{budget}{unit}"
+
+
+def save_runs(runs: list[BaselineRun], method: str, task: str, budget: int,
+              folder: Path = BASELINES) -> Path:
+    name = run_name(method, task, budget)
+    record = {"name": name, "commit": current_commit(), "versions": versions(),
+              "runs": [dataclasses.asdict(run) for run in runs]}
+    return atomic_write_text(Path(folder) / f"{name}.json", json.dumps(record, indent=1))
+
+
+def load_runs(method: str, task: str, budget: int,
+              folder: Path = BASELINES) -> list[BaselineRun]:
+    """The stored runs of ``method`` on ``task``; FileNotFoundError names the command that
+    makes them."""
+    name = run_name(method, task, budget)
+    path = Path(folder) / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"baseline runs {name!r} not found in data/baselines; make them with: python -m "
+            f"tdca_lib.rl_baselines --method {method} --task {task} --budget {budget}")
+    return [BaselineRun(**run) for run in json.loads(path.read_text())["runs"]]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a Table S5 baseline for several seeds and "
+                                     "store the runs in data/baselines/.")
+    parser.add_argument("--method", choices=("reinforce", "td3"), required=True)
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--budget", type=int, default=None,
+                        help="episodes (reinforce, default 300) or environment steps (td3, "
+                             "default: the Zoo's)")
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.method == "reinforce":
+        budget = args.budget or 300
+        runs = [reinforce(args.task, budget, seed) for seed in tqdm(range(args.seeds))]
+    else:
+        budget = args.budget or ZOO_TD3[args.task]["timesteps"]
+        runs = [td3(args.task, budget, seed) for seed in tqdm(range(args.seeds))]
+    path = save_runs(runs, args.method, args.task, budget)
+    print(f"{path}: final returns {[round(run.final, 1) for run in runs]}")
+
+
+if __name__ == "__main__":
+    main()

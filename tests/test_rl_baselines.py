@@ -28,3 +28,14 @@ def test_td3_runs_from_stable_baselines3_with_the_zoo_settings():
     assert run.env_steps == [200, 400] and len(run.returns) == 2 and run.final < 0
     with pytest.raises(ValueError, match="Pendulum-v1"):
         rl_baselines.td3("CartPole-v1")
+
+
+def test_stored_runs_round_trip_and_a_missing_one_names_its_command(tmp_path):
+    runs = [rl_baselines.reinforce(episodes=2, seed=s, eval_episodes=1) for s in (0, 1)]
+    name = rl_baselines.run_name("reinforce", "CartPole-v1", 2)
+    assert name == "reinforce-CartPole-v1-2episodes"
+    rl_baselines.save_runs(runs, "reinforce", "CartPole-v1", 2, tmp_path)
+    assert (tmp_path / f"{name}.json").exists()
+    assert rl_baselines.load_runs("reinforce", "CartPole-v1", 2, tmp_path) == runs
+    with pytest.raises(FileNotFoundError, match="--method td3 --task Pendulum-v1 --budget 20000"):
+        rl_baselines.load_runs("td3", "Pendulum-v1", 20000, tmp_path)
