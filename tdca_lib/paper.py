@@ -106,3 +106,13 @@ TABLE_S4 = {
     "BP (900 hidden)": {"mnist": (9000, 2160), "cifar10": (9000, 1800)},
     "Credit groups (36 credits, 900 hidden)": {"mnist": (2986, 345.6), "cifar10": (2986, 288)},
 }
+
+# Table S5 (the paper's gym versions: CartPole-v1 capped at 200, Pendulum-v0): {task: {row: cell}}
+TABLE_S5 = {
+    "CartPole-v1": {"Reward range": "[0, 200]", "Policy Gradient": "199 (success)", "TD3": "-",
+                    "TDCA-net": "200 (success)"},
+    "Pendulum-v1": {"Reward range": "[-3254.7, 0]", "Policy Gradient": "-",
+                    "TD3": "-647 (success)", "TDCA-net": "-119 (success)"},
+    "BipedalWalker-v3": {"Reward range": "[-400, 300]", "Policy Gradient": "-",
+                         "TD3": "-88 (False)", "TDCA-net": "288.4 (success)"},
+}

@@ -189,6 +189,21 @@ def fitness_function(settings: RLSettings):
     return fitness
 
 
+def shipped_tdca(settings: RLSettings) -> tuple[torch.Tensor, list[dict], dict]:
+    """Load the TDCA network ``settings.load_evolved_from`` shipped for ``settings.task``:
+    (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
+    from .checkpoints import load_evolved
+    from .profiles import evolved_settings
+
+    if settings.load_evolved_from is None:
+        raise ValueError("settings.load_evolved_from must name the profile whose network to load")
+    center, log, manifest = load_evolved(
+        f"{network_name(settings)}-{settings.load_evolved_from}",
+        expect=evolved_settings(settings),
+        regenerate=regenerate_command(settings, settings.load_evolved_from))
+    return center[None], log, manifest
+
+
 EVAL_EPISODE = 1_000_000  # reported runs' episodes start here, away from evolution's
 
 
