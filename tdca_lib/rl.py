@@ -50,7 +50,7 @@ class RLSettings:
     population: int = 32  # PGPE members a generation (our choice)
     sigma: float = 0.1  # PGPE exploration std (paper)
     center_lr: float = 0.1  # Adam on PGPE's centre (paper)
-    generations: int = 100  # paper: 3000
+    generations: int = 50  # paper: 3000
     checkpoint_every: int = not_evolved(10)
     load_evolved_from: str | None = not_evolved(None)
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
