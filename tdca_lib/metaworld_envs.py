@@ -207,6 +207,14 @@ class MetaWorldPopulation(PopulationEnv):
         """``[P*V]`` bool: the row's episode reached Meta-World's success on some step."""
         return self._success.clone()
 
+    @property
+    def context_dim(self) -> int:
+        return len(TASK_TYPES)
+
+    def context(self) -> torch.Tensor:
+        """``[P*V, 3]`` each row's task type, one-hot: one TDCA network serves all three."""
+        return torch.nn.functional.one_hot(self.task_ids, len(TASK_TYPES)).float()
+
     def unflatten(self, values: torch.Tensor) -> torch.Tensor:
         """Per-row values ``[P*V, ...]`` as ``[P, V, ...]`` (member, variant)."""
         return values.reshape(self.members, len(self.variants), *values.shape[1:])

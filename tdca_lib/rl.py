@@ -55,6 +55,18 @@ class RLSettings:
     load_evolved_from: str | None = not_evolved(None)
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
 
+    def make_env(self, members: int, device: torch.device | str = "cpu",
+                 split: str = "train") -> PopulationEnv:
+        """The population environment for ``members`` TDCA networks (one row each here;
+        Meta-World overrides this with one row per task variant and its ``split``)."""
+        return make(self.task, members, device=device)
+
+    def network_name(self) -> str:
+        return f"rl-{self.task}-{self.updates}updates"
+
+    def regenerate_command(self, profile: str = "quick") -> str:
+        return f"python -m tdca_lib.rl --profile {profile} --task {self.task}"
+
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
@@ -101,8 +113,10 @@ def encode(action: torch.Tensor, env: PopulationEnv) -> torch.Tensor:
 
 
 def tdca_network(settings: RLSettings, env: PopulationEnv, agent: PopulationMLP) -> PopulationGRU:
-    """Reads (state, action, reward) a step; emits one credit per agent parameter."""
-    return PopulationGRU(env.obs_dim + env.action_dim + 1, settings.tdca_hidden, agent.num_params)
+    """Reads (state, action, reward, and the env's context, e.g. a task id) a step; emits one
+    credit per agent parameter."""
+    return PopulationGRU(env.obs_dim + env.action_dim + 1 + env.context_dim,
+                         settings.tdca_hidden, agent.num_params)
 
 
 @torch.no_grad()
@@ -113,6 +127,7 @@ def play(env: PopulationEnv, agent: PopulationMLP, theta: torch.Tensor, seed: in
     TDCA network's final state [P, H] or None)``. A member's TDCA state stops at its episode's
     end."""
     obs = env.reset(seed)
+    context = [] if env.context() is None else [env.context().to(obs.device)]
     total = torch.zeros(env.population, device=obs.device)
     done = torch.zeros(env.population, dtype=torch.bool, device=obs.device)
     state = None if tdca is None else tdca.start(env.population, obs.device)
@@ -120,7 +135,8 @@ def play(env: PopulationEnv, agent: PopulationMLP, theta: torch.Tensor, seed: in
         action = act(agent, theta, obs, env)
         next_obs, reward, next_done = env.step(action)
         if tdca is not None:
-            seen = torch.cat([obs, encode(action, env), reward[:, None] * reward_scale], -1)
+            seen = torch.cat([obs, encode(action, env), reward[:, None] * reward_scale,
+                              *context], -1)
             state = torch.where(done[:, None], state, tdca.step(weights, state, seen))
         total += reward
         obs, done = next_obs, next_done
@@ -146,19 +162,24 @@ def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
                  on_update: Callable[[int, torch.Tensor], None] | None = None,
                  first_episode: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
     """The inner loop: ``settings.updates`` episodes, each followed by an update from the
-    credits of member p's TDCA network ``beta[p]``; returns the agents ``[P, D]``. Agents start
-    at ``start [P, D]`` (default: :func:`start_agents`, all alike). ``on_update(u, returns
-    [P])`` sees each training episode's returns."""
+    credits of member p's TDCA network ``beta[p]``; returns the agents, one per row of ``env``
+    ``[R, D]``. The env may hold several rows (agents) per member (Meta-World: one per task
+    variant, member-major); member p's network updates all of its rows. Agents start at
+    ``start [R, D]`` (default: :func:`start_agents`, all alike). ``on_update(u, returns [R])``
+    sees each training episode's returns."""
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
-    weights = tdca.unflatten(beta)
+    rows = env.population
+    if rows % len(beta):
+        raise ValueError(f"{rows} environment rows cannot be shared by {len(beta)} members")
+    weights = tdca.unflatten(beta.repeat_interleave(rows // len(beta), 0))
     if start is None:
-        start = start_agents(settings, env, len(beta))
+        start = start_agents(settings, env, rows)
     theta = start.to(beta.device).clone()
     optimizer = (torch.optim.Adam if settings.inner_optimizer == "adam" else torch.optim.SGD)(
         [theta], lr=settings.inner_lr)
     for u in range(settings.updates):
-        seed = episode_seed(settings, first_episode + u, len(beta))
+        seed = episode_seed(settings, first_episode + u, rows)
         returns, state = play(env, agent, theta, seed, tdca, weights, settings.reward_scale)
         if on_update:
             on_update(u, returns)
@@ -169,22 +190,26 @@ def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
 
 
 def fitness_function(settings: RLSettings):
-    """Fitness of each TDCA member: the return of its trained agent on
-    ``settings.fitness_episodes`` fresh episodes (mean); the mean training return rides along.
-    One population environment per batch size (PGPE's batch carries its centre too)."""
+    """Fitness of each TDCA member: the return of its trained agents on
+    ``settings.fitness_episodes`` fresh episodes (mean over episodes and the member's rows);
+    the mean training return rides along. One environment per batch size (PGPE's batch
+    carries its centre too)."""
     envs: dict[int, PopulationEnv] = {}
 
     def fitness(beta: torch.Tensor, generation: int):
         if len(beta) not in envs:
-            envs[len(beta)] = make(settings.task, len(beta), device=beta.device)
+            envs[len(beta)] = settings.make_env(len(beta), beta.device)
         env = envs[len(beta)]
         agent = agent_network(settings, env)
         seen = []
         theta = train_agents(settings, env, beta, on_update=lambda u, r: seen.append(r))
         final = torch.stack([
-            play(env, agent, theta, episode_seed(settings, settings.updates + k, len(beta)))[0]
+            play(env, agent, theta, episode_seed(settings, settings.updates + k,
+                                                 env.population))[0]
             for k in range(settings.fitness_episodes)]).mean(0)
-        return final, {"train_return": torch.stack(seen).mean(0)}
+        per_member = len(beta), -1
+        return (final.view(per_member).mean(1),
+                {"train_return": torch.stack(seen).mean(0).view(per_member).mean(1)})
 
     return fitness
 
@@ -198,9 +223,9 @@ def shipped_tdca(settings: RLSettings) -> tuple[torch.Tensor, list[dict], dict]:
     if settings.load_evolved_from is None:
         raise ValueError("settings.load_evolved_from must name the profile whose network to load")
     center, log, manifest = load_evolved(
-        f"{network_name(settings)}-{settings.load_evolved_from}",
+        f"{settings.network_name()}-{settings.load_evolved_from}",
         expect=evolved_settings(settings),
-        regenerate=regenerate_command(settings, settings.load_evolved_from))
+        regenerate=settings.regenerate_command(settings.load_evolved_from))
     return center[None], log, manifest
 
 
@@ -208,28 +233,64 @@ EVAL_EPISODE = 1_000_000  # reported runs' episodes start here, away from evolut
 
 
 def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
-                  eval_episodes: int = 10) -> dict[str, torch.Tensor]:
-    """Train ``seeds`` fresh agents (distinct inits, unseen episodes) with the TDCA network
-    ``beta [1, D]``; returns their training curves ``[updates, seeds]`` and the final agents'
-    mean return over ``eval_episodes`` further episodes, ``[seeds]``."""
-    env = make(settings.task, seeds, device=beta.device)
+                  eval_episodes: int = 10, split: str = "train") -> dict[str, torch.Tensor]:
+    """Train ``seeds`` fresh sets of agents (distinct inits, unseen episodes) with the TDCA
+    network ``beta [1, D]``. Returns, per row of the environment (``R = seeds`` here, seeds x
+    variants for Meta-World): training curves ``[updates, R]``, the final agents' mean return
+    over ``eval_episodes`` further episodes ``[R]`` and, where the environment reports
+    successes, their rate ``[R]``."""
+    env = settings.make_env(seeds, beta.device, split)
     curve = []
     theta = train_agents(settings, env, beta.expand(seeds, -1),
                          on_update=lambda u, r: curve.append(r), first_episode=EVAL_EPISODE,
-                         start=start_agents(settings, env, seeds, distinct=True))
+                         start=start_agents(settings, env, env.population, distinct=True))
     agent = agent_network(settings, env)
-    final = torch.stack([
-        play(env, agent, theta, episode_seed(settings, EVAL_EPISODE + settings.updates + k,
-                                             seeds))[0]
-        for k in range(eval_episodes)]).mean(0)
+    finals, successes = [], []
+    for k in range(eval_episodes):
+        seed = episode_seed(settings, EVAL_EPISODE + settings.updates + k, env.population)
+        finals.append(play(env, agent, theta, seed)[0])
+        if hasattr(env, "success"):
+            successes.append(env.success.float())
     env.close()
-    return {"curve": torch.stack(curve), "final": final}
+    result = {"curve": torch.stack(curve), "final": torch.stack(finals).mean(0)}
+    if successes:
+        result["success"] = torch.stack(successes).mean(0)
+    return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl") -> None:
+    """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
+    record in its manifest how well it trains fresh agents (the seeds the notebooks use)."""
     from .checkpoints import annotate
     from .outer_loop import evolve_or_load
     from .pgpe import PGPE
+
+    env = settings.make_env(1)  # for the sizes
+    agent = agent_network(settings, env)
+    tdca = tdca_network(settings, env, agent)
+    env.close()
+    print(f"{settings.task}: agent {agent}, TDCA network {tdca}")
+
+    def make_pgpe() -> PGPE:
+        start = tdca.init(torch.Generator().manual_seed(settings.seed))
+        return PGPE(start, population=settings.population, sigma=settings.sigma,
+                    center_lr=settings.center_lr, seed=settings.seed)
+
+    center, log, manifest = evolve_or_load(
+        settings.network_name(), settings, profile=profile, experiment=experiment,
+        fitness=fitness_function(settings), make_pgpe=make_pgpe,
+        regenerate=settings.regenerate_command(profile))
+    result = evaluate_tdca(settings, center[None], settings.seeds)
+    evaluation = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
+                             "final return = mean of 10 fresh episodes",
+                  "final_return": f"{result['final'].mean():.1f} ± {result['final'].std():.1f}"}
+    if "success" in result:
+        evaluation["success_rate"] = f"{result['success'].mean():.0%}"
+    manifest = annotate(manifest["name"], evaluation=evaluation)
+    print(f"shipped {manifest['name']}: {len(log)} generations; {evaluation}")
+
+
+def main(argv: list[str] | None = None) -> None:
     from .supervised import parse_overrides
 
     parser = argparse.ArgumentParser(description="Evolve a recurrent TDCA network for an RL "
@@ -243,36 +304,7 @@ def main(argv: list[str] | None = None) -> None:
                                 **parse_overrides(args.set))
     except ValueError as err:
         parser.error(str(err))
-    env = make(settings.task, 1)  # for the sizes
-    agent = agent_network(settings, env)
-    tdca = tdca_network(settings, env, agent)
-    print(f"{settings.task}: agent {agent}, TDCA network {tdca}")
-
-    def make_pgpe() -> PGPE:
-        start = tdca.init(torch.Generator().manual_seed(settings.seed))
-        return PGPE(start, population=settings.population, sigma=settings.sigma,
-                    center_lr=settings.center_lr, seed=settings.seed)
-
-    center, log, manifest = evolve_or_load(
-        network_name(settings), settings, profile=args.profile, experiment="05_rl",
-        fitness=fitness_function(settings), make_pgpe=make_pgpe,
-        regenerate=regenerate_command(settings, args.profile))
-    # How well the shipped network trains fresh agents (the seeds notebook 05 uses too).
-    result = evaluate_tdca(settings, center[None], settings.seeds)
-    final = result["final"]
-    manifest = annotate(manifest["name"], evaluation={
-        "setting": f"{settings.updates} updates, agents seeded 1000..{999 + settings.seeds}, "
-                   f"final return = mean of 10 fresh episodes",
-        "final_return": f"{final.mean():.1f} ± {final.std():.1f}"})
-    print(f"shipped {manifest['name']}: {len(log)} generations; {manifest['evaluation']}")
-
-
-def network_name(settings: RLSettings) -> str:
-    return f"rl-{settings.task}-{settings.updates}updates"
-
-
-def regenerate_command(settings: RLSettings, profile: str = "quick") -> str:
-    return f"python -m tdca_lib.rl --profile {profile} --task {settings.task}"
+    evolve_and_ship(settings, args.profile)
 
 
 if __name__ == "__main__":

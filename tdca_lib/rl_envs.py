@@ -71,6 +71,13 @@ class PopulationEnv:
         self._obs: torch.Tensor | None = None
         self._done = torch.zeros(population, dtype=torch.bool, device=self.device)
 
+    def context(self) -> torch.Tensor | None:
+        """``[P, context_dim]`` what else the TDCA network is told each step (Meta-World: the
+        one-hot task type), or None."""
+        return None
+
+    context_dim = 0
+
     def reset(self, seed: int) -> torch.Tensor:
         """Start every member's episode (member ``p`` from ``seed + p``): obs ``[P, obs_dim]``."""
         if not (isinstance(seed, int) and seed >= 0):

@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from tdca_lib import multitask, rl
+
+SETTINGS = multitask.PROFILES.get("quick", updates=2, episode_steps=3, tdca_hidden=4,
+                                  agent_hidden=4)
+
+
+def test_one_tdca_network_reads_the_task_type_and_updates_every_variants_agent():
+    env = SETTINGS.make_env(2)
+    assert env.population == 2 * 9 and env.context().shape == (18, 3)
+    agent = rl.agent_network(SETTINGS, env)
+    tdca = rl.tdca_network(SETTINGS, env, agent)
+    assert tdca.inputs == 39 + 4 + 1 + 3
+    beta = torch.randn(2, tdca.num_params, generator=torch.Generator().manual_seed(0)) * 0.1
+    theta = rl.train_agents(SETTINGS, env, beta)
+    assert theta.shape == (18, agent.num_params)
+    start = rl.start_agents(SETTINGS, env, 18)
+    assert not torch.equal(theta, start)  # the credits moved the agents
+    env.close()
+
+
+def test_fitness_is_the_mean_over_a_members_variants():
+    env = SETTINGS.make_env(1)
+    tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))
+    env.close()
+    beta = torch.randn(2, tdca.num_params, generator=torch.Generator().manual_seed(1)) * 0.1
+    fitness, extras = rl.fitness_function(SETTINGS)(beta, 0)
+    assert fitness.shape == (2,) and extras["train_return"].shape == (2,)
+    assert torch.equal(fitness, rl.fitness_function(SETTINGS)(beta, 0)[0])  # deterministic
+
+
+def test_evaluation_reports_returns_and_success_per_variant():
+    env = SETTINGS.make_env(1)
+    tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))
+    env.close()
+    result = rl.evaluate_tdca(SETTINGS, torch.zeros(1, tdca.num_params), seeds=1,
+                              eval_episodes=1, split="test")
+    assert result["final"].shape == (30,) and result["success"].shape == (30,)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="episode_steps"):
+        multitask.PROFILES.get("quick", episode_steps=600)
+    assert SETTINGS.network_name() == "metaworld-2updates-3steps"
