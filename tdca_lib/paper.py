@@ -116,3 +116,11 @@ TABLE_S5 = {
     "BipedalWalker-v3": {"Reward range": "[-400, 300]", "Policy Gradient": "-",
                          "TD3": "-88 (False)", "TDCA-net": "288.4 (success)"},
 }
+
+# Table S6 (Meta-World v2): {split: {task: (mean reward, success rate)}}
+TABLE_S6 = {
+    "train": {"button-press-wall": ("2581.9", "0%"), "dial-turn": ("1497.5", "100%"),
+              "door-close": ("3451.2", "100%")},
+    "test": {"button-press-wall": ("1932.2", "0%"), "dial-turn": ("1493.2", "80%"),
+             "door-close": ("3385.5", "90%")},
+}
