@@ -13,11 +13,25 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+import pandas as pd
+import torch
+
+from . import data, paper
+from .checkpoints import CheckpointError
 from .deep_networks import PopulationCNN, deep_fc
 from .profiles import PROFILE_NAMES, Profiles
-from .supervised import SOURCES, SupervisedSettings, evolve_and_ship, parse_overrides
+from .supervised import (
+    SOURCES,
+    Runs,
+    SupervisedSettings,
+    evolve_and_ship,
+    parse_overrides,
+    shipped_tdca,
+)
 
 ARCHITECTURES = ("deep_fc", "deep_cnn")
+TITLES = {"deep_fc": "Deep FC", "deep_cnn": "Deep CNN"}
+METHODS = {"Kaiming BP": "kaiming_bp", "Zero BP": "zero_bp", "TDCA-net": "tdca"}
 IMAGE_SHAPES = {784: (1, 28, 28), 3072: (3, 32, 32)}  # MNIST / Fashion-MNIST, CIFAR-10
 
 
@@ -56,6 +70,37 @@ PROFILES = Profiles(
     quick=dict(load_evolved_from="quick"),
     paper=dict(load_evolved_from="paper", population=128, generations=5000, train_size=10000),
 )
+
+
+def table2(profile: str, datasets: dict[str, data.Dataset | str],
+           device: torch.device | str = "cpu") -> tuple[pd.DataFrame, dict]:
+    """Table 2 beside the paper's: each architecture, data set and method, at the setting the
+    TDCA networks were evolved at; and, where TDCA and Zero BP both ran, TDCA's margin over
+    Zero BP ``{(architecture, dataset): (train, test)}``."""
+    rows, margins = [], {}
+    for architecture in ARCHITECTURES:
+        settings = PROFILES.get(profile, architecture=architecture)
+        tdca = {}
+        for name in data.DATASETS:
+            try:
+                tdca[name] = shipped_tdca(settings, name, device)[0]
+            except CheckpointError as err:
+                tdca[name] = str(err).splitlines()[0]
+        runs = Runs(settings, datasets, tdca)
+        for name in data.DATASETS:
+            results = {}
+            for method, kind in METHODS.items():
+                source = (name,) if kind == "tdca" else ()
+                results[method] = (runs.missing(datasets=(name,), tdca=source)
+                                   or runs.run(name, kind, tdca=name if source else None))
+                rows.append({"Model": TITLES[architecture], "Dataset": data.TITLES[name],
+                             "Method": method, **runs.row_beside_paper(
+                                 name, results[method], paper.TABLE2[architecture][method][name])})
+            if not any(isinstance(r, str) for r in results.values()):
+                margins[architecture, name] = tuple(
+                    runs.mean(results["TDCA-net"], k) - runs.mean(results["Zero BP"], k)
+                    for k in ("train_acc", "test_acc"))
+    return pd.DataFrame(rows), margins
 
 
 def main(argv: list[str] | None = None) -> None:

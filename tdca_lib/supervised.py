@@ -389,8 +389,10 @@ class Runs:
             return self.transferred(mnist_tdca, dataset, train_size)
         raise ValueError(f"unknown Table 1 method {method!r}")
 
-    def _row(self, dataset: str, result: dict | str, paper_cells: tuple[str, str],
-             note: str = "") -> dict[str, str]:
+    def row_beside_paper(self, dataset: str, result: dict | str,
+                         paper_cells: tuple[str, str], note: str = "") -> dict[str, str]:
+        """A table row: our train / test accuracy (or why it could not run) beside the
+        paper's, and our setting."""
         def cell(key):
             return result if isinstance(result, str) else percent(result[key])
 
@@ -414,7 +416,8 @@ class Runs:
                     result = self.table1_cell(dataset, method, *ours)
                     rows.append({"Dataset": data.TITLES[dataset], "Method": method,
                                  "Setting (paper)": f"{theirs[0]} steps, {theirs[1]} train",
-                                 **self._row(dataset, result, paper_cells[theirs], note)})
+                                 **self.row_beside_paper(dataset, result, paper_cells[theirs],
+                                                         note)})
         return pd.DataFrame(rows)
 
     def table_s1(self) -> pd.DataFrame:
@@ -427,7 +430,8 @@ class Runs:
                 result = (self.missing(datasets=(dataset,), tdca=(source,) if source else ())
                           or self.run(dataset, kind, tdca=source))
                 rows.append({"Dataset": data.TITLES[dataset], "Method": method,
-                             **self._row(dataset, result, paper.TABLE_S1[method][dataset])})
+                             **self.row_beside_paper(dataset, result,
+                                                     paper.TABLE_S1[method][dataset])})
         return pd.DataFrame(rows).rename(columns={"Our run": "Our run (paper: 150 steps, all)"})
 
     def table_s2(self) -> tuple[pd.DataFrame, dict[str, float]]:
