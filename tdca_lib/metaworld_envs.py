@@ -151,6 +151,14 @@ def _make_env(task_type: str, variant: Variant | None = None, **kwargs) -> gym.E
     return env
 
 
+def make_env(variant: Variant, max_steps: int = MAX_STEPS) -> gym.Env:
+    """One variant as a plain gymnasium environment ending after ``max_steps`` (for the
+    stable-baselines3 baselines); its ``info["success"]`` is Meta-World's."""
+    if not 1 <= max_steps <= MAX_STEPS:
+        raise ValueError(f"max_steps must be in [1, {MAX_STEPS}], got {max_steps}")
+    return gym.wrappers.TimeLimit(_make_env(variant.task_type, variant), max_steps)
+
+
 class MetaWorldPopulation(PopulationEnv):
     """Every member plays every variant of ``split``: ``P * V`` rows, row ``p * V + v`` is member
     ``p`` on ``self.variants[v]``; see the module docstring for seeds, episodes and success.

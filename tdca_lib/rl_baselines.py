@@ -37,6 +37,7 @@ class BaselineRun:
     returns: list[float]
     final: float  # mean return of the trained policy on ``eval_episodes`` fresh episodes
     eval_episodes: int
+    success: float | None = None  # Meta-World: share of evaluation episodes that succeeded
 
 
 # --- REINFORCE with a baseline (Sutton & Barto, sec. 13.4) -------------------------------------
@@ -96,17 +97,21 @@ def reinforce(task: str = "CartPole-v1", episodes: int = 300, seed: int = 0, hid
     return BaselineRun("REINFORCE", task, seed, curve_steps, curve_returns, final, eval_episodes)
 
 
-def evaluate(env: gym.Env, policy, episodes: int) -> float:
+def evaluate(env: gym.Env, policy, episodes: int, successes: list | None = None) -> float:
     """Mean return of ``policy(obs) -> action`` on ``episodes`` fresh episodes (seeds from
-    :data:`EVAL_SEED`)."""
+    :data:`EVAL_SEED`); appends to ``successes`` whether each episode ever reported
+    ``info["success"]`` (Meta-World)."""
     total = 0.0
     for k in range(episodes):
         obs, _ = env.reset(seed=EVAL_SEED + k)
-        done = False
+        done, success = False, False
         while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            obs, reward, terminated, truncated, info = env.step(policy(obs))
             total += float(reward)
+            success = success or bool(info.get("success", 0))
             done = terminated or truncated
+        if successes is not None:
+            successes.append(success)
     return total / episodes
 
 
@@ -149,6 +154,34 @@ def td3(task: str, timesteps: int | None = None, seed: int = 0, eval_episodes: i
                      eval_episodes)
     return BaselineRun("TD3", task, seed, np.cumsum(lengths).tolist(),
                        [float(r) for r in returns], final, eval_episodes)
+
+
+# --- SAC on one Meta-World variant ------------------------------------------------------------
+
+
+def sac_metaworld(variant, timesteps: int, seed: int = 0, episode_steps: int = 150,
+                  eval_episodes: int = 3) -> BaselineRun:
+    """stable-baselines3's SAC with its default hyperparameters, trained on one Meta-World
+    ``variant`` (:func:`tdca_lib.metaworld_envs.variants`) for ``timesteps`` steps of
+    ``episode_steps``-step episodes: what a standard algorithm reaches per task at our budget.
+    """
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.monitor import Monitor
+
+    from .metaworld_envs import make_env
+
+    env = Monitor(make_env(variant, episode_steps))
+    model = SAC("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
+                learning_starts=min(1000, timesteps // 2))
+    model.learn(total_timesteps=timesteps)
+    successes: list[bool] = []
+    final = evaluate(make_env(variant, episode_steps),
+                     lambda obs: model.predict(obs, deterministic=True)[0], eval_episodes,
+                     successes)
+    return BaselineRun("SAC", f"{variant.task_type}/{variant.split}{variant.index}", seed,
+                       np.cumsum(env.get_episode_lengths()).tolist(),
+                       [float(r) for r in env.get_episode_rewards()], final, eval_episodes,
+                       sum(successes) / len(successes))
 
 
 # --- Stored runs: the baselines take minutes a seed, so notebook 05 reads what this made -------

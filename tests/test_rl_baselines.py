@@ -39,3 +39,11 @@ def test_stored_runs_round_trip_and_a_missing_one_names_its_command(tmp_path):
     assert rl_baselines.load_runs("reinforce", "CartPole-v1", 2, tmp_path) == runs
     with pytest.raises(FileNotFoundError, match="--method td3 --task Pendulum-v1 --budget 20000"):
         rl_baselines.load_runs("td3", "Pendulum-v1", 20000, tmp_path)
+
+
+def test_sac_trains_on_a_metaworld_variant_and_reports_success():
+    from tdca_lib.metaworld_envs import variants
+
+    run = rl_baselines.sac_metaworld(variants("train")[0], timesteps=40, episode_steps=20,
+                                     eval_episodes=1)
+    assert run.env_steps == [20, 40] and 0.0 <= run.success <= 1.0 and run.final >= 0
