@@ -46,6 +46,10 @@ class RLSettings:
     inner_lr: float = 0.01  # our choice
     max_norm: float = 1.0  # per-agent clip of each update (our choice)
     fitness_episodes: int = 1  # fresh episodes after the last update, averaged (paper: 1)
+    # New agent init and episode starts every generation (shared by all members within one),
+    # so the TDCA network must train any agent, not the one agent it was evolved on (our
+    # choice; False: the same init and episodes in every generation).
+    fresh_each_generation: bool = True
     seed: int = 0  # agent init, PGPE's sampler, the TDCA network's initial centre, episodes
     population: int = 32  # PGPE members a generation (our choice)
     sigma: float = 0.1  # PGPE exploration std (paper)
@@ -148,13 +152,19 @@ def episode_seed(settings: RLSettings, episode: int, population: int) -> int:
     return (settings.seed * 100_000 + episode) * population
 
 
+EVOLUTION_INIT = 10_000  # evolution's agent inits are seeded from here, the reported from 1000
+
+
 def start_agents(settings: RLSettings, env: PopulationEnv, members: int,
-                 distinct: bool = False) -> torch.Tensor:
-    """``[P, D]`` initial agents: all the same (seeded by ``settings.seed``: evolution compares
-    TDCA networks on equal terms) or, with ``distinct``, member p's seeded by 1000 + p (the
-    agents we report, never the one evolution saw)."""
+                 distinct: bool = False, generation: int = 0) -> torch.Tensor:
+    """``[P, D]`` initial agents: all the same, as evolution uses them (so it compares TDCA
+    networks on equal terms; seeded by the generation too with ``fresh_each_generation``), or,
+    with ``distinct``, member p's seeded by 1000 + p (the agents we report, never one
+    evolution saw)."""
     agent = agent_network(settings, env)
-    seeds = [1000 + p for p in range(members)] if distinct else [settings.seed] * members
+    shared = EVOLUTION_INIT + settings.seed * 100_003 + (
+        generation if settings.fresh_each_generation else 0)
+    seeds = [1000 + p for p in range(members)] if distinct else [shared] * members
     return torch.stack([agent.init(torch.Generator().manual_seed(s)) for s in seeds])
 
 
@@ -201,10 +211,14 @@ def fitness_function(settings: RLSettings):
             envs[len(beta)] = settings.make_env(len(beta), beta.device)
         env = envs[len(beta)]
         agent = agent_network(settings, env)
+        episodes = settings.updates + settings.fitness_episodes  # a generation's episodes
+        first = generation * episodes if settings.fresh_each_generation else 0
         seen = []
-        theta = train_agents(settings, env, beta, on_update=lambda u, r: seen.append(r))
+        theta = train_agents(
+            settings, env, beta, on_update=lambda u, r: seen.append(r), first_episode=first,
+            start=start_agents(settings, env, env.population, generation=generation))
         final = torch.stack([
-            play(env, agent, theta, episode_seed(settings, settings.updates + k,
+            play(env, agent, theta, episode_seed(settings, first + settings.updates + k,
                                                  env.population))[0]
             for k in range(settings.fitness_episodes)]).mean(0)
         per_member = len(beta), -1

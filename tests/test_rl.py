@@ -50,7 +50,7 @@ def test_credits_move_the_agent_as_asked():
     env = make("CartPole-v1", 2)
     agent = rl.agent_network(SETTINGS, env)
     tdca = rl.tdca_network(SETTINGS, env, agent)
-    start = agent.init(torch.Generator().manual_seed(SETTINGS.seed))
+    start = rl.start_agents(SETTINGS, env, 1)[0]
     beta = tdca.init(torch.Generator().manual_seed(0)).expand(2, -1).clone()
     assert torch.equal(rl.train_agents(SETTINGS, env, beta), start.expand(2, -1))  # zero credit
     # readout bias v, readout weights 0: the credit is v every update; SGD adds lr * clip(v)
@@ -71,7 +71,7 @@ def test_fitness_is_deterministic_and_sized_by_the_batch():
     agent = rl.agent_network(SETTINGS, env)
     size = rl.tdca_network(SETTINGS, env, agent).num_params
     beta = torch.randn(3, size, generator=torch.Generator().manual_seed(0)) * 0.1
-    (first, extras), (second, _) = fitness(beta, 0), fitness(beta, 5)
+    (first, extras), (second, _) = fitness(beta, 5), fitness(beta, 5)
     assert first.shape == (3,) and torch.equal(first, second)
     assert extras["train_return"].shape == (3,) and (first >= 1).all()
     assert fitness(beta[:2], 0)[0].shape == (2,)
@@ -85,3 +85,17 @@ def test_reported_agents_start_apart_and_the_evaluation_has_its_shapes():
     beta = torch.zeros(1, rl.tdca_network(SETTINGS, env, agent).num_params)
     result = rl.evaluate_tdca(SETTINGS, beta, seeds=2, eval_episodes=2)
     assert result["curve"].shape == (3, 2) and result["final"].shape == (2,)
+
+
+def test_fresh_generations_change_the_agent_and_episodes_but_not_within_one():
+    fitness = rl.fitness_function(SETTINGS)
+    env = make("CartPole-v1", 1)
+    size = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env)).num_params
+    beta = torch.randn(4, size, generator=torch.Generator().manual_seed(0)) * 0.1
+    one, other = fitness(beta, 0)[0], fitness(beta, 1)[0]
+    assert torch.equal(one, fitness(beta, 0)[0]) and not torch.equal(one, other)
+    fixed = rl.fitness_function(rl.settings_for("quick", "CartPole-v1", updates=3, tdca_hidden=4,
+                                                fresh_each_generation=False))
+    assert torch.equal(fixed(beta, 0)[0], fixed(beta, 1)[0])
+    assert not torch.equal(rl.start_agents(SETTINGS, env, 1, generation=0),
+                           rl.start_agents(SETTINGS, env, 1, generation=1))
