@@ -12,12 +12,10 @@ tensor. Their credit rules are in :mod:`tdca_lib.credit`.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
-from .tdca_network import ACTIVATIONS, PopulationMLP
+from .tdca_network import ACTIVATIONS, LayeredPopulation, PopulationMLP
 
 DEEP_FC_HIDDEN = (100, 100, 100, 100)  # Table 2's Deep FC: four hidden layers of 100
 
@@ -33,7 +31,7 @@ def is_shared(inputs: torch.Tensor) -> bool:
     return inputs.dim() == 2 or (inputs.dim() == 3 and inputs.stride(0) == 0)
 
 
-class PopulationCNN:
+class PopulationCNN(LayeredPopulation):
     """conv (act) -> flatten -> FC ``hidden[0]`` (act) -> FC ``hidden[1]`` (act) -> linear
     ``classes``: one convolutional and three fully connected layers (with the default hidden).
 
@@ -101,33 +99,6 @@ class PopulationCNN:
         sizes = "-".join(map(str, (*self.hidden, self.classes)))
         return (f"PopulationCNN({c}x{h}x{w} -conv{self.kernel}/{self.stride}-> {conv} -> "
                 f"{sizes}, {self.activation}, {self.num_params} parameters)")
-
-    def init(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A ``[D]`` starting point: each layer uniform in +-1/sqrt(fan_in), as torch's Conv2d
-        and Linear."""
-        parts = []
-        for fan_in, fan_out in self.layer_shapes:
-            bound = 1 / math.sqrt(fan_in)
-            for n in (fan_in * fan_out, fan_out):
-                parts.append((torch.rand(n, generator=generator) * 2 - 1) * bound)
-        return torch.cat(parts)
-
-    def unflatten(self, params: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """``[P, D]`` -> per layer (weight ``[P, fan_in, fan_out]``, bias ``[P, 1, fan_out]``),
-        as views; the conv layer's first (weight ``[P, C * kernel * kernel, channels]``)."""
-        if params.dim() != 2 or params.shape[1] != self.num_params:
-            raise ValueError(
-                f"{self!r} expects parameters of shape [P, {self.num_params}], "
-                f"got {tuple(params.shape)}"
-            )
-        layers, start = [], 0
-        for fan_in, fan_out in self.layer_shapes:
-            weight = params[:, start : start + fan_in * fan_out].view(-1, fan_in, fan_out)
-            start += fan_in * fan_out
-            bias = params[:, start : start + fan_out].view(-1, 1, fan_out)
-            start += fan_out
-            layers.append((weight, bias))
-        return layers
 
     def _check_inputs(self, inputs: torch.Tensor, members: int) -> None:
         if inputs.dim() not in (2, 3) or inputs.shape[-1] != self.features:

@@ -14,7 +14,43 @@ import torch
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
 
-class PopulationMLP:
+class LayeredPopulation:
+    """Parameters laid out layer by layer as (weight ``[fan_in, fan_out]``, bias ``[fan_out]``)
+    for each of ``self.layer_shapes``, a population of them as one flat ``[P, D]`` tensor.
+    Shared by the bottom-up networks (:class:`PopulationMLP`, the deep CNN)."""
+
+    layer_shapes: list[tuple[int, int]]
+    num_params: int
+
+    def init(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A ``[D]`` starting point: each layer uniform in +-1/sqrt(fan_in), as torch's Linear
+        and Conv2d."""
+        parts = []
+        for fan_in, fan_out in self.layer_shapes:
+            bound = 1 / math.sqrt(fan_in)
+            for n in (fan_in * fan_out, fan_out):
+                parts.append((torch.rand(n, generator=generator) * 2 - 1) * bound)
+        return torch.cat(parts)
+
+    def unflatten(self, params: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``[P, D]`` -> per layer (weight ``[P, fan_in, fan_out]``, bias ``[P, 1, fan_out]``),
+        as views."""
+        if params.dim() != 2 or params.shape[1] != self.num_params:
+            raise ValueError(
+                f"{self!r} expects parameters of shape [P, {self.num_params}], "
+                f"got {tuple(params.shape)}"
+            )
+        layers, start = [], 0
+        for fan_in, fan_out in self.layer_shapes:
+            weight = params[:, start : start + fan_in * fan_out].view(-1, fan_in, fan_out)
+            start += fan_in * fan_out
+            bias = params[:, start : start + fan_out].view(-1, 1, fan_out)
+            start += fan_out
+            layers.append((weight, bias))
+        return layers
+
+
+class PopulationMLP(LayeredPopulation):
     """An MLP with ``sizes = [in, hidden..., out]``, hidden activation, linear output.
 
     Parameters are a flat ``[P, D]`` tensor, laid out layer by layer as (weight ``[in, out]``,
@@ -35,31 +71,6 @@ class PopulationMLP:
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.sizes))
         return f"PopulationMLP({sizes}, {self.activation}, {self.num_params} parameters)"
-
-    def init(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A ``[D]`` starting point: each layer uniform in +-1/sqrt(fan_in), as torch's Linear."""
-        parts = []
-        for fan_in, fan_out in self.layer_shapes:
-            bound = 1 / math.sqrt(fan_in)
-            for n in (fan_in * fan_out, fan_out):
-                parts.append((torch.rand(n, generator=generator) * 2 - 1) * bound)
-        return torch.cat(parts)
-
-    def unflatten(self, params: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """``[P, D]`` -> per layer (weight ``[P, in, out]``, bias ``[P, 1, out]``), as views."""
-        if params.dim() != 2 or params.shape[1] != self.num_params:
-            raise ValueError(
-                f"{self!r} expects parameters of shape [P, {self.num_params}], "
-                f"got {tuple(params.shape)}"
-            )
-        layers, start = [], 0
-        for fan_in, fan_out in self.layer_shapes:
-            weight = params[:, start : start + fan_in * fan_out].view(-1, fan_in, fan_out)
-            start += fan_in * fan_out
-            bias = params[:, start : start + fan_out].view(-1, 1, fan_out)
-            start += fan_out
-            layers.append((weight, bias))
-        return layers
 
     def __call__(self, params: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``params [P, D]``, ``inputs [P, N, in]`` (or ``[N, in]``, shared) -> ``[P, N, out]``."""
