@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .checkpoints import current_commit, versions
 from .files import ROOT, atomic_write_text
