@@ -304,6 +304,21 @@ def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl
     print(f"shipped {manifest['name']}: {len(log)} generations; {evaluation}")
 
 
+def untrained_returns(settings: RLSettings, seeds: int, eval_episodes: int = 10,
+                      split: str = "train") -> torch.Tensor:
+    """``[R]``: the agents :func:`evaluate_tdca` starts from, never updated, on the episodes
+    its final agents are scored on: what the training adds is the difference."""
+    env = settings.make_env(seeds, split=split)
+    agent = agent_network(settings, env)
+    theta = start_agents(settings, env, env.population, distinct=True)
+    returns = torch.stack([
+        play(env, agent, theta, episode_seed(settings, EVAL_EPISODE + settings.updates + k,
+                                             env.population))[0]
+        for k in range(eval_episodes)]).mean(0)
+    env.close()
+    return returns
+
+
 def main(argv: list[str] | None = None) -> None:
     from .supervised import parse_overrides
 

@@ -99,3 +99,12 @@ def test_fresh_generations_change_the_agent_and_episodes_but_not_within_one():
     assert torch.equal(fixed(beta, 0)[0], fixed(beta, 1)[0])
     assert not torch.equal(rl.start_agents(SETTINGS, env, 1, generation=0),
                            rl.start_agents(SETTINGS, env, 1, generation=1))
+
+
+def test_untrained_agents_are_what_zero_credits_leave():
+    settings = rl.settings_for("quick", "Pendulum-v1", updates=2, tdca_hidden=4)
+    env = make("Pendulum-v1", 1)
+    agent = rl.agent_network(settings, env)
+    beta = torch.zeros(1, rl.tdca_network(settings, env, agent).num_params)
+    trained = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=2)["final"]
+    assert torch.equal(rl.untrained_returns(settings, 2, eval_episodes=2), trained)
