@@ -36,7 +36,7 @@ class MultiTaskSettings(RLSettings):
     population: int = 16
     generations: int = 60
 
-    def __post_init__(self):
+    def check_task(self) -> None:
         if self.task != "Meta-World":
             raise ValueError(f"MultiTaskSettings is for Meta-World, got task {self.task!r}")
         if not 1 <= self.episode_steps <= 500:

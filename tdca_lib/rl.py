@@ -71,9 +71,12 @@ class RLSettings:
     def regenerate_command(self, profile: str = "quick") -> str:
         return f"python -m tdca_lib.rl --profile {profile} --task {self.task}"
 
-    def __post_init__(self):  # refuse a bad setting now, not an hour into a run
+    def check_task(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
+
+    def __post_init__(self):  # refuse a bad setting now, not an hour into a run
+        self.check_task()
         if self.inner_optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown inner optimizer {self.inner_optimizer!r}; valid: adam, sgd")
 

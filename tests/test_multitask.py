@@ -43,4 +43,6 @@ def test_evaluation_reports_returns_and_success_per_variant():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="episode_steps"):
         multitask.PROFILES.get("quick", episode_steps=600)
+    with pytest.raises(ValueError, match="adam, sgd"):  # the RL settings' own checks still run
+        multitask.PROFILES.get("quick", inner_optimizer="rmsprop")
     assert SETTINGS.network_name() == "metaworld-2updates-3steps"

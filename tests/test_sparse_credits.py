@@ -1,3 +1,5 @@
+import functools
+
 import pytest
 import torch
 
@@ -66,7 +68,10 @@ def test_sparse_credits_steer_the_whole_hidden_layer():
     assert (w1.abs().sum(0) > 0).all()  # 2 credits moved every one of the 10 neurons
 
 
-def test_a_missing_network_names_the_command_that_makes_it():
+def test_a_missing_network_names_the_command_that_makes_it(tmp_path, monkeypatch):
+    # an empty checkpoint folder, whatever this checkout ships
+    monkeypatch.setattr(supervised, "load_evolved",
+                        functools.partial(supervised.load_evolved, folder=tmp_path))
     settings = sparse_credits.settings_for("quick", "6x6-to-30x30")
     assert settings.network_name() == "diffusion-6x6-to-30x30-mnist-20steps-1000"
     with pytest.raises(CheckpointError, match="--config 6x6-to-30x30 --dataset fashion_mnist"):
