@@ -19,13 +19,12 @@ import torch
 from . import data, paper
 from .checkpoints import CheckpointError
 from .deep_networks import PopulationCNN, deep_fc
-from .profiles import PROFILE_NAMES, Profiles
+from .profiles import Profiles, evolution_command
 from .supervised import (
     SOURCES,
     Runs,
     SupervisedSettings,
     evolve_and_ship,
-    parse_overrides,
     shipped_tdca,
 )
 
@@ -104,20 +103,16 @@ def table2(profile: str, datasets: dict[str, data.Dataset | str],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Evolve a TDCA network for a deep bottom-up "
-                                     "network and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--architecture", choices=ARCHITECTURES, default="deep_fc")
-    parser.add_argument("--dataset", choices=SOURCES, default="mnist")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
-    args = parser.parse_args(argv)
-    try:
-        settings = PROFILES.get(args.profile, architecture=args.architecture,
-                                dataset=args.dataset, load_evolved_from=None,
-                                **parse_overrides(args.set))
-    except ValueError as err:
-        parser.error(str(err))
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--architecture", choices=ARCHITECTURES, default="deep_fc")
+        parser.add_argument("--dataset", choices=SOURCES, default="mnist")
+        parser.add_argument("--device", default="auto")
+
+    args, settings = evolution_command(
+        "Evolve a TDCA network for a deep bottom-up network and ship it to data/checkpoints/.",
+        argv, lambda args, overrides: PROFILES.get(
+            args.profile, architecture=args.architecture, dataset=args.dataset,
+            load_evolved_from=None, **overrides), arguments)
     evolve_and_ship(settings, args.profile, args.device, experiment="02_supervised")
 
 

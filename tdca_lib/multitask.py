@@ -11,13 +11,12 @@ mean episode return over the training variants after the inner loop (paper).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 import torch
 
 from .metaworld_envs import TASK_TYPES, MetaWorldPopulation
-from .profiles import PROFILE_NAMES, Profiles
+from .profiles import Profiles, evolution_command
 from .rl import RLSettings, evolve_and_ship
 
 
@@ -63,18 +62,10 @@ PROFILES = Profiles(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .supervised import parse_overrides
-
-    parser = argparse.ArgumentParser(description="Evolve one recurrent TDCA network for three "
-                                     "Meta-World task types and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
-    args = parser.parse_args(argv)
-    try:
-        settings = PROFILES.get(args.profile, load_evolved_from=None,
-                                **parse_overrides(args.set))
-    except ValueError as err:
-        parser.error(str(err))
+    args, settings = evolution_command(
+        "Evolve one recurrent TDCA network for three Meta-World task types and ship it to "
+        "data/checkpoints/.", argv,
+        lambda args, overrides: PROFILES.get(args.profile, load_evolved_from=None, **overrides))
     evolve_and_ship(settings, args.profile, experiment="06_metaworld")
 
 

@@ -13,8 +13,11 @@ them is visible at a glance::
 
 from __future__ import annotations
 
+import argparse
+import ast
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 S = TypeVar("S")
@@ -68,3 +71,38 @@ class Profiles(Generic[S]):
                 f"{what}: unknown setting(s) {', '.join(unknown)} for "
                 f"{self.settings_class.__name__}; valid settings: {', '.join(valid)}"
             )
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["steps=50", "tdca_hidden=(8,)"]`` -> settings overrides: numbers, None and tuples as
+    Python writes them; anything else stays a string."""
+    overrides = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            overrides[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[name] = value
+    return overrides
+
+
+def evolution_command(
+    description: str,
+    argv: list[str] | None,
+    make_settings: Callable[[argparse.Namespace, dict[str, Any]], S],
+    add_arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None,
+) -> tuple[argparse.Namespace, S]:
+    """The command line every evolution command shares: ``--profile``, the command's own
+    arguments, ``--set NAME=VALUE ...``; returns the parsed arguments and the settings
+    ``make_settings(args, overrides)`` builds. A bad setting is a usage error that lists the
+    valid ones."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default=DEFAULT_PROFILE)
+    add_arguments(parser)
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override settings, e.g. --set generations=50")
+    args = parser.parse_args(argv)
+    try:
+        return args, make_settings(args, parse_overrides(args.set))
+    except ValueError as err:
+        parser.error(str(err))

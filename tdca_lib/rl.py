@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .inner_loop import clip_per_member
-from .profiles import PROFILE_NAMES, Profiles, not_evolved
+from .profiles import Profiles, evolution_command, not_evolved
 from .rl_envs import PopulationEnv, make
 from .tdca_network import PopulationGRU, PopulationMLP
 
@@ -323,19 +323,14 @@ def untrained_returns(settings: RLSettings, seeds: int, eval_episodes: int = 10,
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .supervised import parse_overrides
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--task", choices=list(TASKS), default="CartPole-v1")
 
-    parser = argparse.ArgumentParser(description="Evolve a recurrent TDCA network for an RL "
-                                     "task and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--task", choices=list(TASKS), default="CartPole-v1")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
-    args = parser.parse_args(argv)
-    try:
-        settings = settings_for(args.profile, args.task, load_evolved_from=None,
-                                **parse_overrides(args.set))
-    except ValueError as err:
-        parser.error(str(err))
+    args, settings = evolution_command(
+        "Evolve a recurrent TDCA network for an RL task and ship it to data/checkpoints/.",
+        argv, lambda args, overrides: settings_for(args.profile, args.task,
+                                                   load_evolved_from=None, **overrides),
+        arguments)
     evolve_and_ship(settings, args.profile)
 
 

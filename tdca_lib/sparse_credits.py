@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from . import diffusion
-from .profiles import PROFILE_NAMES, Profiles
-from .supervised import SOURCES, SupervisedSettings, evolve_and_ship, parse_overrides
+from .profiles import Profiles, evolution_command
+from .supervised import SOURCES, SupervisedSettings, evolve_and_ship
 
 # Table S3's configurations besides the dense 100-to-100 (the supervised experiment's own
 # network): hidden width, credit sites, layout. Names as the paper's, with x for its *.
@@ -88,20 +88,16 @@ def settings_for(profile: str, config: str, **overrides) -> DiffusionSettings:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Evolve a TDCA network with sparse, diffused "
-                                     "hidden credits and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--config", choices=list(CONFIGS), default="10-to-100")
-    parser.add_argument("--dataset", choices=SOURCES, default="mnist")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="override settings, e.g. --set generations=50 diffusion_sigma=3")
-    args = parser.parse_args(argv)
-    try:  # this command is where networks are evolved, whatever the profile's notebook does
-        settings = settings_for(args.profile, args.config, dataset=args.dataset,
-                                load_evolved_from=None, **parse_overrides(args.set))
-    except ValueError as err:
-        parser.error(str(err))
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", choices=list(CONFIGS), default="10-to-100")
+        parser.add_argument("--dataset", choices=SOURCES, default="mnist")
+        parser.add_argument("--device", default="auto")
+
+    args, settings = evolution_command(
+        "Evolve a TDCA network with sparse, diffused hidden credits and ship it to "
+        "data/checkpoints/.", argv,
+        lambda args, overrides: settings_for(args.profile, args.config, dataset=args.dataset,
+                                             load_evolved_from=None, **overrides), arguments)
     evolve_and_ship(settings, args.profile, args.device, experiment="03_diffusion")
 
 

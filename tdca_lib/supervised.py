@@ -14,7 +14,6 @@ Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from .checkpoints import annotate, load_evolved
 from .inner_loop import bp_direction, evaluate, tdca_direction, train
 from .outer_loop import evolve_or_load
 from .pgpe import PGPE
-from .profiles import PROFILE_NAMES, Profiles, evolved_settings, not_evolved
+from .profiles import Profiles, evolution_command, evolved_settings, not_evolved
 from .tdca_network import PopulationMLP
 
 CLASSES = 10
@@ -238,19 +237,6 @@ def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
     return datasets
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["steps=50", "tdca_hidden=(8,)"]`` -> settings overrides: numbers, None and tuples as
-    Python writes them; anything else stays a string."""
-    overrides = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        try:
-            overrides[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            overrides[name] = value
-    return overrides
-
-
 def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "auto",
                     experiment: str = "02_supervised") -> None:
     """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
@@ -278,20 +264,17 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "a
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Evolve a TDCA network for the 3-layer "
-                                     "bottom-up network and ship it to data/checkpoints/.")
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--dataset", choices=SOURCES, default="mnist",
-                        help="'all': one TDCA network for every data set available here")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="override settings, e.g. --set generations=50 steps=50")
-    args = parser.parse_args(argv)
-    try:  # this command is where networks are evolved, whatever the profile's notebook does
-        settings = PROFILES.get(args.profile, dataset=args.dataset, load_evolved_from=None,
-                                **parse_overrides(args.set))
-    except ValueError as err:  # an unknown setting: the message lists the valid ones
-        parser.error(str(err))
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--dataset", choices=SOURCES, default="mnist",
+                            help="'all': one TDCA network for every data set available here")
+        parser.add_argument("--device", default="auto")
+
+    # This command is where networks are evolved, whatever the profile's notebook loads.
+    args, settings = evolution_command(
+        "Evolve a TDCA network for the 3-layer bottom-up network and ship it to "
+        "data/checkpoints/.", argv,
+        lambda args, overrides: PROFILES.get(args.profile, dataset=args.dataset,
+                                             load_evolved_from=None, **overrides), arguments)
     evolve_and_ship(settings, args.profile, args.device)
 
 
