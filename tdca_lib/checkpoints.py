@@ -66,6 +66,7 @@ def save_evolved(
     profile: str,
     settings: dict[str, Any],
     folder: Path = CHECKPOINTS,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Write ``<name>.pt`` and its manifest ``<name>.json`` atomically; return the manifest.
 
@@ -93,6 +94,7 @@ def save_evolved(
         "num_params": center.numel(),
         "settings": settings,
         "versions": versions(),
+        "device": device,  # where the run finished (a resumed run may have begun elsewhere)
         "commit": current_commit(),
         "sha256": _sha256(pt),
     }

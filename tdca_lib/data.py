@@ -13,6 +13,7 @@ Images are flattened to ``[N, features]`` and normalised with the training pool'
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,9 +97,11 @@ def _unpack_debian_fashion_mnist(root: Path) -> bool:
     raw.mkdir(parents=True, exist_ok=True)
     for gz in files:
         target = raw / gz.name[:-3]
-        if not target.exists():
-            with gzip.open(gz) as src, open(target, "wb") as dst:
+        if not target.exists():  # unpack beside it, then rename: runs started together agree
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+            with gzip.open(gz) as src, open(partial, "wb") as dst:
                 shutil.copyfileobj(src, dst)
+            os.replace(partial, target)
     return True
 
 

@@ -16,3 +16,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+def describe_device(device: torch.device | str) -> str:
+    """``"cpu"`` or ``"cuda (NVIDIA H200)"``: where a network was evolved, for its manifest."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type

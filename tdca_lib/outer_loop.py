@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoints import load_evolved, save_evolved
+from .device import describe_device
 from .files import RUNS, atomic_torch_save
 from .pgpe import PGPE
 from .profiles import evolved_settings
@@ -140,6 +141,6 @@ def evolve_or_load(
     center = pgpe.center.detach().cpu()
     manifest = save_evolved(
         f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
-        settings=evolved_with,
+        settings=evolved_with, device=describe_device(pgpe.center.device),
     )
     return center, log, manifest

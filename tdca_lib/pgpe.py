@@ -70,7 +70,9 @@ class PGPE:
             self.optimizer = torch.optim.SGD(
                 [self.center], lr=center_lr, momentum=momentum, maximize=True
             )
-        self.generator = torch.Generator(device=self.center.device).manual_seed(seed)
+        # Noise is drawn on the CPU whatever the device: the same run on a GPU samples the same
+        # populations, and a run resumes on either device.
+        self.generator = torch.Generator().manual_seed(seed)
         self.generation = 0
         self._eps: torch.Tensor | None = None
 
@@ -84,8 +86,7 @@ class PGPE:
             self.population // 2,
             self.num_params,
             generator=self.generator,
-            device=self.center.device,
-        )
+        ).to(self.center.device)
         delta = self.sigma * self._eps
         center = self.center.detach()
         return torch.cat([center + delta, center - delta])
@@ -146,5 +147,5 @@ class PGPE:
             self.center.copy_(state["center"])
         self.sigma = state["sigma"].clone().to(self.center.device)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())
         self.generation = state["generation"]
