@@ -29,12 +29,6 @@ CONFIGS = {
 }
 DENSE = "100-to-100"
 
-# A 900- or 1000-wide network costs about 10x a 100-wide one a generation, so on the CPU the
-# wide configurations evolve for fewer generations than `quick`'s 600 (our choice, stated in
-# notebook 03, which compares them with the dense network at the same generation too).
-QUICK_WIDE_GENERATIONS = 60
-
-
 @dataclass(frozen=True)
 class DiffusionSettings(SupervisedSettings):
     """The supervised settings plus where the hidden credits sit and how far they reach."""
@@ -81,10 +75,7 @@ def settings_for(profile: str, config: str, **overrides) -> DiffusionSettings:
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; valid: {', '.join(CONFIGS)} "
                          f"({DENSE} is the supervised experiment's network)")
-    fields = dict(CONFIGS[config])
-    if profile != "paper" and fields["hidden"] > 100:
-        fields["generations"] = QUICK_WIDE_GENERATIONS
-    return PROFILES.get(profile, **{**fields, **overrides})
+    return PROFILES.get(profile, **{**CONFIGS[config], **overrides})
 
 
 def main(argv: list[str] | None = None) -> None:

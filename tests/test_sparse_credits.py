@@ -27,11 +27,10 @@ def test_tdca_network_follows_the_credit_sites(config, params):
     assert settings.credit_kernel().shape == (settings.sites, settings.hidden)
 
 
-def test_quick_evolves_the_wide_configurations_for_fewer_generations():
-    assert sparse_credits.settings_for("quick", "10-to-100").generations == 600
-    assert (sparse_credits.settings_for("quick", "36-to-900").generations
-            == sparse_credits.QUICK_WIDE_GENERATIONS)
-    assert sparse_credits.settings_for("paper", "36-to-900").generations == 5000
+def test_every_configuration_evolves_as_long_as_its_profile_says():
+    for config in sparse_credits.CONFIGS:
+        assert sparse_credits.settings_for("quick", config).generations == 600
+        assert sparse_credits.settings_for("paper", config).generations == 5000
     assert sparse_credits.settings_for("quick", "36-to-900", generations=7).generations == 7
 
 
