@@ -160,10 +160,12 @@ def td3(task: str, timesteps: int | None = None, seed: int = 0, eval_episodes: i
 
 
 def sac_metaworld(variant, timesteps: int, seed: int = 0, episode_steps: int = 150,
-                  eval_episodes: int = 3) -> BaselineRun:
+                  eval_episodes: int = 3, actor_hidden: int = 32) -> BaselineRun:
     """stable-baselines3's SAC with its default hyperparameters, trained on one Meta-World
     ``variant`` (:func:`tdca_lib.metaworld_envs.variants`) for ``timesteps`` steps of
     ``episode_steps``-step episodes: what a standard algorithm reaches per task at our budget.
+    The actor has the TDCA agents' architecture (one hidden layer of ``actor_hidden``); the
+    critics keep SAC's default.
     """
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
@@ -172,7 +174,8 @@ def sac_metaworld(variant, timesteps: int, seed: int = 0, episode_steps: int = 1
 
     env = Monitor(make_env(variant, episode_steps))
     model = SAC("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
-                learning_starts=min(1000, timesteps // 2))
+                learning_starts=min(1000, timesteps // 2),
+                policy_kwargs=dict(net_arch=dict(pi=[actor_hidden], qf=[256, 256])))
     model.learn(total_timesteps=timesteps)
     successes: list[bool] = []
     final = evaluate(make_env(variant, episode_steps),
@@ -219,14 +222,27 @@ def load_runs(method: str, task: str, budget: int,
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a Table S5 baseline for several seeds and "
                                      "store the runs in data/baselines/.")
-    parser.add_argument("--method", choices=("reinforce", "td3"), required=True)
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--method", choices=("reinforce", "td3", "sac"), required=True)
+    parser.add_argument("--task", required=True, help="a gymnasium task; Meta-World for sac")
     parser.add_argument("--budget", type=int, default=None,
                         help="episodes (reinforce, default 300) or environment steps (td3, "
-                             "default: the Zoo's)")
-    parser.add_argument("--seeds", type=int, default=5)
+                             "default: the Zoo's; sac, default: the environment steps one "
+                             "agent gets in the quick TDCA inner loop)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds (sac: per variant)")
     args = parser.parse_args(argv)
-    if args.method == "reinforce":
+    if (args.method == "sac") != (args.task == "Meta-World"):
+        parser.error("sac is the Meta-World baseline, and Meta-World's only one: "
+                     "--method sac --task Meta-World")
+    if args.method == "sac":  # each training variant on its own, as the TDCA agents are
+        from .metaworld_envs import variants
+        from .multitask import PROFILES
+
+        settings = PROFILES.get("quick")
+        budget = args.budget or (settings.updates + 1) * settings.episode_steps
+        runs = [sac_metaworld(variant, budget, seed, settings.episode_steps,
+                              actor_hidden=settings.agent_hidden)
+                for variant in tqdm(variants("train")) for seed in range(args.seeds)]
+    elif args.method == "reinforce":
         budget = args.budget or 300
         runs = [reinforce(args.task, budget, seed) for seed in tqdm(range(args.seeds))]
     else:

@@ -47,3 +47,10 @@ def test_sac_trains_on_a_metaworld_variant_and_reports_success():
     run = rl_baselines.sac_metaworld(variants("train")[0], timesteps=40, episode_steps=20,
                                      eval_episodes=1)
     assert run.env_steps == [20, 40] and 0.0 <= run.success <= 1.0 and run.final >= 0
+
+
+def test_the_command_pairs_sac_with_meta_world_only():
+    for argv in (["--method", "sac", "--task", "Pendulum-v1"],
+                 ["--method", "td3", "--task", "Meta-World"]):
+        with pytest.raises(SystemExit):
+            rl_baselines.main(argv)
