@@ -26,6 +26,7 @@ def test_roundtrip_and_manifest(tmp_path):
     assert manifest["generations"] == 1 and manifest["final_center_fitness"] == 0.5
     assert manifest["profile"] == "quick" and manifest["seed"] == 0
     assert {"torch", "python"} <= set(manifest["versions"]) and manifest["commit"]
+    assert manifest["device"] == "cpu"  # where the run finished
 
 
 def test_saving_the_same_network_again_leaves_the_files_untouched(tmp_path):

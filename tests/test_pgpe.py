@@ -95,6 +95,18 @@ def test_same_seed_same_run_and_other_seed_other_run():
     assert not torch.equal(run(0), run(1))
 
 
+def test_the_sampler_is_the_same_whatever_the_centres_device():
+    # Noise comes from a CPU generator, so a GPU run samples what a CPU run samples, and a
+    # state saved on one device loads on the other (its generator state is a CPU tensor).
+    pgpe = PGPE(torch.zeros(4), population=4, sigma=0.1, center_lr=0.1, seed=3)
+    assert pgpe.generator.device.type == "cpu"
+    state = pgpe.state_dict()
+    first = pgpe.ask()
+    again = PGPE(torch.zeros(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
+    again.load_state_dict(state)
+    assert torch.equal(again.ask(), first)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(population=7), "even"),
     (dict(optimizer="lion"), "unknown optimizer"),
