@@ -290,6 +290,10 @@ def frame(task_type: str, variant: int = 0, split: str = "train", camera: str = 
     # dies with a MuJoCo FatalError on a machine without a display. Set only now, after MuJoCo's
     # import, so that a missing EGL fails this call alone, not every later step.
     os.environ.setdefault("MUJOCO_GL", "egl")
+    # torch's optimisers load torch._dynamo, hence triton's LLVM, on first use; loaded after
+    # Mesa's EGL (its own LLVM) that segfaults the process, loaded before it works (measured).
+    import torch._dynamo  # noqa: F401
+
     env = None
     try:
         env = _make_env(task_type, chosen[0], render_mode="rgb_array", camera_name=camera,

@@ -207,6 +207,18 @@ def test_frame_is_an_rgb_picture():
     assert image.std() > 10  # a scene, not a blank
 
 
+def test_an_optimiser_can_be_made_after_a_frame():
+    """Notebook 06 renders, then trains agents with Adam: that once segfaulted the process
+    (triton's LLVM loaded after Mesa's EGL). In a fresh process, so a crash fails this test alone."""
+    code = ("import torch\nfrom tdca_lib import metaworld_envs as mw\n"
+            "try:\n    mw.frame('dial-turn-v3', size=32)\n"
+            "except RuntimeError:\n    print('no renderer')\n"
+            "torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])\nprint('made')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "MUJOCO_GL": "egl"}, timeout=300)
+    assert run.returncode == 0 and "made" in run.stdout, run.stderr[-2000:]
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_frame_without_a_renderer_says_how_to_fix_it(monkeypatch):
     mw._mt1(DIAL)  # MuJoCo imported (it checks MUJOCO_GL on import too, tested below)

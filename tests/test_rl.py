@@ -10,7 +10,9 @@ SETTINGS = rl.settings_for("quick", "CartPole-v1", updates=3, tdca_hidden=4)
 def test_settings_take_each_tasks_agent_and_refuse_unknown_tasks():
     assert rl.settings_for("quick", "BipedalWalker-v3").agent_hidden == 32
     assert rl.settings_for("paper", "Pendulum-v1").updates == 200
-    # BipedalWalker runs smaller below the paper's profile, and overrides still win
+    # each task at its own scale below the paper's profile, and overrides still win
+    assert rl.settings_for("quick", "CartPole-v1").generations == 600
+    assert rl.settings_for("paper", "CartPole-v1").generations == 3000
     assert rl.settings_for("quick", "BipedalWalker-v3").updates == 10
     assert rl.settings_for("paper", "BipedalWalker-v3").updates == 200
     assert rl.settings_for("quick", "BipedalWalker-v3", updates=3).updates == 3
