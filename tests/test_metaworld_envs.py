@@ -209,7 +209,8 @@ def test_frame_is_an_rgb_picture():
 
 def test_an_optimiser_can_be_made_after_a_frame():
     """Notebook 06 renders, then trains agents with Adam: that once segfaulted the process
-    (triton's LLVM loaded after Mesa's EGL). In a fresh process, so a crash fails this test alone."""
+    (triton's LLVM loaded after Mesa's EGL). In a fresh process, so a crash fails this test
+    alone."""
     code = ("import torch\nfrom tdca_lib import metaworld_envs as mw\n"
             "try:\n    mw.frame('dial-turn-v3', size=32)\n"
             "except RuntimeError:\n    print('no renderer')\n"
