@@ -49,6 +49,11 @@ class MultiTaskSettings(RLSettings):
                  split: str = "train") -> MetaWorldPopulation:
         return MetaWorldPopulation(members, split, TASK_TYPES, self.episode_steps, device)
 
+    def agent_steps(self) -> int:
+        """Environment steps one agent plays in the inner loop and its fitness episodes: the
+        budget a per-variant baseline gets (equal experience)."""
+        return (self.updates + self.fitness_episodes) * self.episode_steps
+
     def network_name(self) -> str:
         return f"metaworld-{self.updates}updates-{self.episode_steps}steps"
 

@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         from .multitask import PROFILES
 
         settings = PROFILES.get("quick")
-        budget = args.budget or (settings.updates + 1) * settings.episode_steps
+        budget = args.budget or settings.agent_steps()
         runs = [sac_metaworld(variant, budget, seed, settings.episode_steps,
                               actor_hidden=settings.agent_hidden)
                 for variant in tqdm(variants("train")) for seed in range(args.seeds)]

@@ -46,3 +46,15 @@ def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="adam, sgd"):  # the RL settings' own checks still run
         multitask.PROFILES.get("quick", inner_optimizer="rmsprop")
     assert SETTINGS.network_name() == "metaworld-2updates-3steps"
+
+
+def test_the_stored_sac_baseline_had_one_agents_experience():
+    """Notebook 06 finds the SAC runs by the quick agents' steps: (updates + fitness episodes)
+    x episode steps."""
+    from tdca_lib import rl_baselines
+
+    assert SETTINGS.agent_steps() == (2 + 1) * 3
+    quick = multitask.PROFILES.get("quick")
+    runs = rl_baselines.load_runs("sac", "Meta-World", quick.agent_steps())
+    assert len(runs) == 9 and all(len(r.returns) * quick.episode_steps == quick.agent_steps()
+                                  for r in runs)

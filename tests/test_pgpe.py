@@ -95,16 +95,20 @@ def test_same_seed_same_run_and_other_seed_other_run():
     assert not torch.equal(run(0), run(1))
 
 
-def test_the_sampler_is_the_same_whatever_the_centres_device():
-    # Noise comes from a CPU generator, so a GPU run samples what a CPU run samples, and a
-    # state saved on one device loads on the other (its generator state is a CPU tensor).
-    pgpe = PGPE(torch.zeros(4), population=4, sigma=0.1, center_lr=0.1, seed=3)
-    assert pgpe.generator.device.type == "cpu"
-    state = pgpe.state_dict()
-    first = pgpe.ask()
+def test_a_state_saved_on_the_cpu_resumes_on_another_device():
+    # Noise comes from a CPU generator whatever the centre's device, so a GPU run samples what
+    # a CPU run samples and a state moves between them. "meta" stands in for a GPU here: a
+    # device other than the CPU (a generator on it cannot even be made).
+    cpu = PGPE(torch.zeros(4), population=4, sigma=0.1, center_lr=0.1, seed=3)
+    state = cpu.state_dict()
+    first = cpu.ask()
     again = PGPE(torch.zeros(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
     again.load_state_dict(state)
     assert torch.equal(again.ask(), first)
+    elsewhere = PGPE(torch.zeros(4, device="meta"), population=4, sigma=0.1, center_lr=0.1)
+    elsewhere.load_state_dict(state)
+    members = elsewhere.ask()
+    assert members.device.type == "meta" and members.shape == (4, 4)
 
 
 @pytest.mark.parametrize("kwargs, message", [
