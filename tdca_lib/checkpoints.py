@@ -1,9 +1,19 @@
 """Evolved TDCA networks shipped under ``data/checkpoints/``, each with a JSON manifest.
 
-``<name>.pt`` holds the evolved centre and its evolution log; ``<name>.json`` says what made it:
-experiment, profile, settings, seed, generations, final fitness, package versions, the commit,
-and the SHA-256 of the ``.pt`` file. :func:`load_evolved` checks all of it and fails with one
-clear error that says how to regenerate the file.
+``<name>.pt`` holds the evolved centre, its evolution log and the manifest of the run that
+made it (experiment, profile, settings, seed, generations, final fitness, package versions,
+device, commit), with a checksum of all three: the ``.pt`` alone is the network's record, so a
+run killed between writing it and its ``.json`` never leaves a network that reads as corrupt.
+``<name>.json`` is the readable copy of that manifest plus the checksum, the ``.pt``'s SHA-256
+and what was measured afterwards (:func:`annotate`); a ``.json`` whose checksum is not the
+``.pt``'s describes an earlier network (shipping was cut short) and gives way to the ``.pt``.
+The bytes of a ``.pt`` depend on its contents alone, so shipping the same network again leaves
+git clean.
+
+:func:`load_evolved` checks all of it. A network that is not there raises
+:class:`CheckpointMissing` (a note: the notebooks carry on without it); one that is corrupt or
+was evolved with other settings raises :class:`CheckpointError` (a failure). Both say how to
+regenerate it.
 """
 
 from __future__ import annotations
@@ -12,16 +22,30 @@ import hashlib
 import json
 import platform
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .files import CHECKPOINTS, ROOT, atomic_torch_save, atomic_write_text
+from .files import (
+    ROOT,
+    atomic_torch_save,
+    atomic_write_text,
+    checkpoints_dir,
+    remove_stale_temporaries,
+)
+
+FORMAT = 2  # format 1 (before the manifest moved into the .pt) still loads
 
 
 class CheckpointError(RuntimeError):
-    """A shipped checkpoint is missing, corrupt, or was evolved with other settings."""
+    """A shipped checkpoint is corrupt, or was evolved with other settings, or would be
+    replaced by a shorter run."""
+
+
+class CheckpointMissing(CheckpointError):
+    """A shipped checkpoint is not there."""
 
 
 def current_commit() -> str:
@@ -44,17 +68,48 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _canonical(obj: Any) -> Any:
+    """``obj`` rebuilt from its JSON text: the same contents always pickle to the same bytes
+    (pickle records which objects are shared, and a resumed run's log shares other objects
+    than an uninterrupted run's)."""
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def _checksum(center: torch.Tensor, log: list, manifest: dict) -> str:
+    digest = hashlib.sha256(center.numpy().tobytes())
+    digest.update(json.dumps([log, manifest], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
-def _read(name: str, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The payload and manifest of ``<name>``, after checking the file against its SHA-256."""
-    pt = folder / f"{name}.pt"
-    manifest = json.loads(pt.with_suffix(".json").read_text())
-    if manifest["sha256"] != _sha256(pt):
+def _read(name: str, folder: Path) -> tuple[torch.Tensor, list, dict[str, Any]]:
+    """Centre, log and manifest of ``<name>``, checked; raises on any damage."""
+    pt, js = folder / f"{name}.pt", folder / f"{name}.json"
+    payload = torch.load(pt, map_location="cpu")
+    center, log = payload["center"], payload["log"]
+    sha256 = _sha256(pt)
+    try:
+        manifest = json.loads(js.read_text())
+    except (OSError, ValueError):
+        manifest = None
+    if payload.get("format", 1) == 1:  # the manifest lives in the .json only
+        if manifest is None or manifest.get("sha256") != sha256:
+            raise ValueError("its SHA-256 does not match the manifest")
+        return center, log, manifest
+    checksum = payload["checksum"]
+    if checksum != _checksum(center, log, payload["manifest"]):
+        raise ValueError("its checksum does not match its contents")
+    if manifest is None or manifest.get("checksum") != checksum:
+        # Shipping stopped between the .pt and its .json: the .pt is the record.
+        warnings.warn(f"{js} is out of date (shipping was interrupted); using the manifest "
+                      f"stored in {pt.name}", stacklevel=3)
+        return center, log, payload["manifest"] | {"checksum": checksum, "sha256": sha256}
+    if manifest.get("sha256") != sha256:
         raise ValueError("its SHA-256 does not match the manifest")
-    return torch.load(pt, map_location="cpu"), manifest
+    return center, log, manifest
 
 
 def save_evolved(
@@ -65,26 +120,39 @@ def save_evolved(
     experiment: str,
     profile: str,
     settings: dict[str, Any],
-    folder: Path = CHECKPOINTS,
+    folder: Path | None = None,
     device: str = "cpu",
+    replace: bool = False,
 ) -> dict[str, Any]:
-    """Write ``<name>.pt`` and its manifest ``<name>.json`` atomically; return the manifest.
+    """Write ``<name>.pt``, then its manifest ``<name>.json``, each atomically; return the
+    manifest.
 
-    A checkpoint that already holds this very network and log is left as it is (torch writes a
-    random id into every file, so rewriting it would change the bytes, not the content).
+    A checkpoint that already holds this very network and log is left as it is (its manifest
+    brought up to date if shipping was interrupted). One evolved for more generations is not
+    replaced by a shorter run unless ``replace``: :class:`CheckpointError` says so.
     """
-    pt = Path(folder) / f"{name}.pt"
-    payload = {"center": center.detach().cpu().float(), "log": log}
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    pt = folder / f"{name}.pt"
+    center, log = center.detach().cpu().float().contiguous(), _canonical(log)
+    remove_stale_temporaries(pt)
+    remove_stale_temporaries(pt.with_suffix(".json"))
     try:
-        saved, manifest = _read(name, Path(folder))
-        if (torch.equal(saved["center"], payload["center"]) and saved["log"] == log
-                and manifest["settings"] == json.loads(json.dumps(settings))
-                and manifest["profile"] == profile):
-            return manifest
+        saved_center, saved_log, manifest = _read(name, folder)
     except Exception:  # nothing (readable) there yet: write it
-        pass
-    atomic_torch_save(payload, pt)
-    manifest = {
+        saved_center = None
+    if saved_center is not None:
+        if (torch.equal(saved_center, center) and saved_log == log
+                and manifest["settings"] == _canonical(settings)
+                and manifest["profile"] == profile):
+            _write_manifest(pt.with_suffix(".json"), manifest)
+            return manifest
+        if manifest.get("generations", 0) > len(log) and not replace:
+            raise CheckpointError(
+                f"not shipped: {pt} holds a network evolved {manifest['generations']} "
+                f"generations and this run has {len(log)}; the run is kept in its run folder. "
+                "Ask for at least as many generations, or pass --replace-shipped to ship over "
+                "it.")
+    manifest = _canonical({
         "name": name,
         "experiment": experiment,
         "profile": profile,
@@ -96,17 +164,21 @@ def save_evolved(
         "versions": versions(),
         "device": device,  # where the run finished (a resumed run may have begun elsewhere)
         "commit": current_commit(),
-        "sha256": _sha256(pt),
-    }
+    })
+    checksum = _checksum(center, log, manifest)
+    payload = {"format": FORMAT, "center": center, "log": log, "manifest": manifest,
+               "checksum": checksum}
+    atomic_torch_save(payload, pt)
+    manifest = manifest | {"checksum": checksum, "sha256": _sha256(pt)}
     _write_manifest(pt.with_suffix(".json"), manifest)
     return manifest
 
 
-def annotate(name: str, folder: Path = CHECKPOINTS, **fields: Any) -> dict[str, Any]:
+def annotate(name: str, folder: Path | None = None, **fields: Any) -> dict[str, Any]:
     """Add ``fields`` (say, how well the shipped network trains) to ``<name>``'s manifest."""
-    path = Path(folder) / f"{name}.json"
-    manifest = json.loads(path.read_text()) | fields
-    _write_manifest(path, manifest)
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    manifest = _read(name, folder)[2] | fields
+    _write_manifest(folder / f"{name}.json", manifest)
     return manifest
 
 
@@ -115,26 +187,27 @@ def load_evolved(
     *,
     expect: dict[str, Any],
     regenerate: str,
-    folder: Path = CHECKPOINTS,
+    folder: Path | None = None,
 ) -> tuple[torch.Tensor, list[dict[str, float]], dict[str, Any]]:
     """Load ``<name>``: returns (centre ``[D]``, evolution log, manifest).
 
     ``expect`` lists settings the checkpoint must have been evolved with; ``regenerate`` is the
-    command that rebuilds it, quoted in every error.
+    command that rebuilds it, quoted in every error. Raises :class:`CheckpointMissing` when it
+    is not there, :class:`CheckpointError` when it is corrupt or was made with other settings.
     """
-    pt, js = Path(folder) / f"{name}.pt", Path(folder) / f"{name}.json"
-    where = pt.parent.relative_to(ROOT) if pt.parent.is_relative_to(ROOT) else pt.parent
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    pt = folder / f"{name}.pt"
+    where = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
     fix = f"regenerate it with: {regenerate}"  # on the first line: tables quote that line
-    if not pt.exists() or not js.exists():
-        raise CheckpointError(f"evolved TDCA network {name!r} not found in {where}; {fix}")
+    if not pt.exists():
+        raise CheckpointMissing(f"evolved TDCA network {name!r} not found in {where}; {fix}")
     try:
-        payload, manifest = _read(name, Path(folder))
-        center, log = payload["center"], payload["log"]
+        center, log, manifest = _read(name, folder)
     except Exception as err:  # any failure to read it is the same problem for the user
         raise CheckpointError(f"evolved TDCA network {name!r} in {where} is corrupt ({err}); "
                               f"{fix}") from err
     saved = manifest.get("settings", {})
-    expect = json.loads(json.dumps(expect))  # as the manifest stores them: tuples as lists
+    expect = _canonical(expect)  # as the manifest stores them: tuples as lists
     diff = {k: (saved.get(k), v) for k, v in expect.items() if saved.get(k) != v}
     if diff:
         lines = "\n".join(

@@ -11,14 +11,16 @@ PGPE, fitness, baselines. Only the bottom-up network changes.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
 from . import data, paper
-from .checkpoints import CheckpointError
+from .checkpoints import CheckpointMissing
 from .deep_networks import PopulationCNN, deep_fc
+from .outer_loop import command
 from .profiles import Profiles, evolution_command
 from .supervised import (
     SOURCES,
@@ -43,6 +45,7 @@ class DeepSettings(SupervisedSettings):
     architecture: str = "deep_fc"  # "deep_fc" or "deep_cnn"
 
     def __post_init__(self):
+        super().__post_init__()
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; valid: "
                              f"{', '.join(ARCHITECTURES)}")
@@ -83,7 +86,7 @@ def table2(profile: str, datasets: dict[str, data.Dataset | str],
         for name in data.DATASETS:
             try:
                 tdca[name] = shipped_tdca(settings, name, device)[0]
-            except CheckpointError as err:
+            except CheckpointMissing as err:
                 tdca[name] = str(err).splitlines()[0]
         runs = Runs(settings, datasets, tdca)
         for name in data.DATASETS:
@@ -117,4 +120,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command(main))

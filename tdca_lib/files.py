@@ -6,16 +6,18 @@ half-way) sees either the old file or the new one, never a torn one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS = ROOT / "data" / "checkpoints"  # evolved TDCA networks, committed
 RUNS = ROOT / "runs"  # resume state of evolution runs in progress, git-ignored
 
 
@@ -25,6 +27,65 @@ def figures_dir() -> Path:
     Tests point it elsewhere so a smoke run never overwrites the committed figures.
     """
     return Path(os.environ.get("TDCA_FIGURES_DIR", ROOT / "figures"))
+
+
+def checkpoints_dir() -> Path:
+    """The folder of the evolved TDCA networks: ``$TDCA_CHECKPOINTS_DIR`` if set, else the
+    committed ``data/checkpoints/``. Tests point it elsewhere to ship into a scratch folder."""
+    return Path(os.environ.get("TDCA_CHECKPOINTS_DIR", ROOT / "data" / "checkpoints"))
+
+
+class FolderLocked(RuntimeError):
+    """Another process holds the lock of a run folder."""
+
+
+_held: dict[Path, tuple[int, int]] = {}  # the locks this process holds: file -> (fd, depth)
+
+
+@contextlib.contextmanager
+def locked(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold ``folder/lock`` while the block runs, so two runs of one name never share a folder.
+
+    Re-entrant within a process. The operating system drops the lock when its holder exits,
+    killed or not, so a lock never outlives its run. A second process gets
+    :class:`FolderLocked`, naming the process that holds it.
+    """
+    path = (Path(folder) / "lock").resolve()
+    if path in _held:
+        fd, depth = _held[path]
+        _held[path] = fd, depth + 1
+        try:
+            yield
+        finally:
+            _held[path] = fd, depth
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise FolderLocked(f"{path.parent} is in use by {holder}; wait for it to finish or "
+                           "stop it, then run again") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()} ({' '.join(sys.argv)[:200]})\n".encode(), 0)
+    _held[path] = fd, 1
+    try:
+        yield
+    finally:
+        del _held[path]
+        os.close(fd)  # releases the lock
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete what killed :func:`atomic_write` calls for ``path`` left beside it; returns them.
+    Call it only while no other process can be writing ``path`` (holding its run's lock)."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

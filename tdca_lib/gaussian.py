@@ -15,7 +15,7 @@ import torch
 
 from .outer_loop import evolve_or_load
 from .pgpe import PGPE
-from .profiles import Profiles, not_evolved
+from .profiles import Profiles, check_settings, not_evolved
 from .tdca_network import PopulationMLP
 
 
@@ -84,6 +84,10 @@ class GaussianSettings:
     generations: int = 400
     checkpoint_every: int = not_evolved(50)  # generations between resume checkpoints
     load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
+    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
+
+    def __post_init__(self):
+        check_settings(self)
 
 
 PROFILES = Profiles(

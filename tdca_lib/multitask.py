@@ -11,11 +11,13 @@ mean episode return over the training variants after the inner loop (paper).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import torch
 
 from .metaworld_envs import TASK_TYPES, MetaWorldPopulation
+from .outer_loop import command
 from .profiles import Profiles, evolution_command
 from .rl import RLSettings, evolve_and_ship
 
@@ -79,4 +81,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command(main))

@@ -7,6 +7,7 @@ from there; on the CPU the result is bit-identical to a run that was never inter
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .checkpoints import load_evolved, save_evolved
+from .checkpoints import CheckpointError, load_evolved, save_evolved
 from .device import describe_device
-from .files import RUNS, atomic_torch_save
+from .files import RUNS, FolderLocked, atomic_torch_save, locked, remove_stale_temporaries
 from .pgpe import PGPE
 from .profiles import evolved_settings
 
@@ -29,6 +30,24 @@ generator seeded by ``generation``), or a resumed run would differ from an unint
 
 class ResumeMismatch(RuntimeError):
     """The run folder holds the state of a run with other settings."""
+
+
+class StateUnreadable(RuntimeError):
+    """The run folder's state file cannot be read."""
+
+
+# What stops an evolution command with one line that says how to go on, not a traceback.
+RUN_ERRORS = (ResumeMismatch, StateUnreadable, FolderLocked, CheckpointError)
+
+
+def command(main: Callable[[], None]) -> int:
+    """Run an evolution command's ``main``: 0, or 1 with one ``error:`` line on stderr."""
+    try:
+        main()
+    except RUN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _without_length(meta: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +72,35 @@ def evolve(
     the generation, evaluated in the same batch as the members.
 
     ``meta`` (the experiment's settings, say) is stored with the state; resuming a run whose
-    ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs. A ``meta`` entry
+    ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs. The folder is
+    locked while the run lasts: a second run of it raises
+    :class:`~tdca_lib.files.FolderLocked`; a state file that cannot be read raises
+    :class:`StateUnreadable`. A ``meta`` entry
     ``generations`` is ignored: a longer run continues a shorter one (the first generations of
     both are the same), so a finished run can be extended by asking for more.
     """
+    if run_dir is None:
+        return _evolve(fitness, pgpe, generations, None, checkpoint_every, meta, progress, desc)
+    with locked(run_dir):  # one run a folder: a second one stops here, naming this one
+        return _evolve(fitness, pgpe, generations, Path(run_dir) / "state.pt", checkpoint_every,
+                       meta, progress, desc)
+
+
+def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path | None,
+            checkpoint_every: int, meta: dict[str, Any] | None, progress: bool,
+            desc: str) -> list[dict[str, float]]:
     meta = dict(meta or {})
     log: list[dict[str, float]] = []
-    state_path = Path(run_dir) / "state.pt" if run_dir is not None else None
+    if state_path is not None:
+        remove_stale_temporaries(state_path)  # left by a run killed while writing
     if state_path is not None and state_path.exists():
-        state = torch.load(state_path, map_location=pgpe.center.device)
+        try:
+            state = torch.load(state_path, map_location=pgpe.center.device)
+        except Exception as err:  # truncated, overwritten: nothing in it can be trusted
+            raise StateUnreadable(
+                f"{state_path} is unreadable ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else 'no detail'}); delete "
+                f"{state_path.parent} to evolve afresh") from err
         if _without_length(state["meta"]) != _without_length(meta):
             raise ResumeMismatch(
                 f"{state_path} holds a run with other settings:\n  saved: {state['meta']}\n"
@@ -119,28 +158,32 @@ def evolve_or_load(
     If ``settings.load_evolved_from`` names a profile, load the checkpoint that profile shipped
     (``<name>-<that profile>``), checking it was evolved with these settings. Otherwise evolve
     now (resumable in ``runs/<name>-<profile>/``) and ship the result as ``<name>-<profile>``.
-    ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``
-    and ``load_evolved_from`` fields. Fields marked :func:`~tdca_lib.profiles.not_evolved` may
-    differ between the run that evolved a network and one that loads it.
+    ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``,
+    ``load_evolved_from`` and ``replace_shipped`` fields. Fields marked
+    :func:`~tdca_lib.profiles.not_evolved` may differ between the run that evolved a network
+    and one that loads it.
     """
     evolved_with = evolved_settings(settings)
     if settings.load_evolved_from:
         return load_evolved(
             f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate
         )
-    pgpe = make_pgpe()
-    log = evolve(
-        fitness,
-        pgpe,
-        settings.generations,
-        run_dir=RUNS / f"{name}-{profile}",
-        checkpoint_every=settings.checkpoint_every,
-        meta=evolved_with,
-        desc=f"evolving {name} ({profile})",
-    )
-    center = pgpe.center.detach().cpu()
-    manifest = save_evolved(
-        f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
-        settings=evolved_with, device=describe_device(pgpe.center.device),
-    )
+    run_dir = RUNS / f"{name}-{profile}"
+    with locked(run_dir):  # held until shipped: the shipped network is this run's
+        pgpe = make_pgpe()
+        log = evolve(
+            fitness,
+            pgpe,
+            settings.generations,
+            run_dir=run_dir,
+            checkpoint_every=settings.checkpoint_every,
+            meta=evolved_with,
+            desc=f"evolving {name} ({profile})",
+        )
+        center = pgpe.center.detach().cpu()
+        manifest = save_evolved(
+            f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
+            settings=evolved_with, device=describe_device(pgpe.center.device),
+            replace=settings.replace_shipped,
+        )
     return center, log, manifest

@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 
 from .checkpoints import current_commit
 from .files import atomic_write, atomic_write_text, figures_dir
@@ -61,8 +62,16 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, setting: str) -> pd.Da
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The records of ``folder/manifest.json`` ({} if there is none); a ValueError naming the
+    file if it cannot be read."""
     path = (folder or figures_dir()) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); restore it (git checkout -- "
+                         f"{path.name}) or delete it to start the record afresh") from err
 
 
 class Output:
@@ -104,6 +113,9 @@ class Output:
             "profile": self.profile,
             "files": [p.name for p in paths],
             "commit": current_commit(),
+            # the digits of a result depend on these (see reproduce --compare)
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
         }
         text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
         atomic_write_text(self.folder / MANIFEST, text)

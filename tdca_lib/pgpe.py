@@ -14,15 +14,19 @@ OPTIMIZERS = ("adam", "sgd")
 
 
 def centered_ranks(fitness: torch.Tensor) -> torch.Tensor:
-    """Rank-based fitness shaping: ``[P]`` fitness -> ``[P]`` values evenly spaced in [-0.5, 0.5].
+    """Rank-based fitness shaping: ``[P]`` fitness -> ``[P]`` values in [-0.5, 0.5].
 
-    The best member gets 0.5, the worst -0.5. Non-finite fitness (NaN, +-Inf) counts as the worst,
-    so a diverged member can never steer the search. Ties are broken by member index.
+    The best member gets 0.5, the worst -0.5, evenly spaced between. Non-finite fitness (NaN,
+    +-Inf) counts as the worst, so a diverged member can never steer the search. Tied members
+    share the mean of their ranks: equal fitness carries no preference, so an all-equal (or
+    all-NaN) generation shapes to all zeros and an antithetic pair tied on both sides
+    contributes nothing.
     """
     fitness = torch.where(torch.isfinite(fitness), fitness, torch.finfo(fitness.dtype).min)
-    order = torch.argsort(fitness, stable=True)
-    ranks = torch.empty_like(fitness)
-    ranks[order] = torch.arange(len(fitness), dtype=fitness.dtype, device=fitness.device)
+    _, group, counts = torch.unique(fitness, sorted=True, return_inverse=True,
+                                    return_counts=True)
+    first = torch.cumsum(counts, 0) - counts  # rank of each group's first member
+    ranks = (first + (counts - 1) / 2).to(fitness.dtype)[group]
     return ranks / (len(fitness) - 1) - 0.5
 
 
@@ -108,10 +112,14 @@ class PGPE:
         shaped = centered_ranks(fitness)
         plus, minus = shaped.chunk(2)
         pairs = len(plus)
+        # A generation whose members all tie tells nothing: the centre, sigma and the
+        # optimiser's moments stay where they were (a zero gradient would still move Adam).
+        informative = bool((shaped != 0).any())
         # Gradient of E[F] w.r.t. the centre (eq. 7), antithetic form.
         self.center.grad = ((plus - minus) / 2) @ self._eps / (pairs * self.sigma)
-        self.optimizer.step()
-        if self.sigma_lr > 0:
+        if informative:
+            self.optimizer.step()
+        if self.sigma_lr > 0 and informative:
             # Score of N(centre, sigma^2) w.r.t. log sigma is eps^2 - 1; the shaped fitness has
             # mean 0, so it is its own baseline. A multiplicative step keeps sigma positive.
             score = ((plus + minus) / 2) @ (self._eps**2 - 1) / pairs

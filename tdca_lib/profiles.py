@@ -17,6 +17,8 @@ import argparse
 import ast
 import dataclasses
 import os
+import types
+import typing
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +38,54 @@ def evolved_settings(settings: Any) -> dict[str, Any]:
     """The fields of a settings dataclass that determine the evolved network."""
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
             if f.metadata.get("evolved", True)}
+
+
+# Settings that several experiments share, and the least value that makes a run: a run of 0
+# generations would ship its untrained start, one of sigma 0 would never move.
+AT_LEAST_ONE = ("generations", "population", "steps", "train_size", "updates", "seeds",
+                "checkpoint_every", "fitness_episodes", "episode_steps", "train_grid")
+POSITIVE = ("sigma", "center_lr", "inner_lr", "lr")
+
+
+def _conforms(value: Any, kind: Any) -> bool:
+    """Whether ``value`` fits the annotation ``kind`` (int, float, str, bool, X | None,
+    tuple[X, ...], tuple[X, Y]); an int is a float, a bool is not a number."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_conforms(v, a) for v, a in zip(value, args))
+    if kind is type(None):
+        return value is None
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", None) if not typing.get_args(kind) else str(kind)
+
+
+def check_settings(settings: Any) -> None:
+    """Refuse a settings dataclass with a value of the wrong type or out of range, before any
+    run starts or anything is written: one line naming the setting, its value and what it must
+    be (a ValueError)."""
+    hints = typing.get_type_hints(type(settings))
+    for field in dataclasses.fields(settings):
+        value, kind = getattr(settings, field.name), hints[field.name]
+        if not _conforms(value, kind):
+            raise ValueError(f"setting {field.name}={value!r} must be of type "
+                             f"{_type_name(kind)}, not {type(value).__name__}")
+        if field.name in AT_LEAST_ONE and value is not None and value < 1:
+            raise ValueError(f"setting {field.name}={value!r} must be at least 1")
+        if field.name in POSITIVE and value is not None and not value > 0:
+            raise ValueError(f"setting {field.name}={value!r} must be positive")
 
 
 def default_profile() -> str:
@@ -78,7 +128,9 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     Python writes them; anything else stays a string."""
     overrides = {}
     for item in items:
-        name, _, value = item.partition("=")
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--set {item!r}: write NAME=VALUE, e.g. generations=50")
         try:
             overrides[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -94,15 +146,20 @@ def evolution_command(
 ) -> tuple[argparse.Namespace, S]:
     """The command line every evolution command shares: ``--profile``, the command's own
     arguments, ``--set NAME=VALUE ...``; returns the parsed arguments and the settings
-    ``make_settings(args, overrides)`` builds. A bad setting is a usage error that lists the
-    valid ones."""
+    ``make_settings(args, overrides)`` builds. A bad setting (unknown, of the wrong type, out of
+    range) is a usage error, exit status 2, whose line names it."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--profile", choices=PROFILE_NAMES, default=DEFAULT_PROFILE)
     add_arguments(parser)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="override settings, e.g. --set generations=50")
+    parser.add_argument("--replace-shipped", action="store_true",
+                        help="ship even over a network evolved for more generations")
     args = parser.parse_args(argv)
     try:
-        return args, make_settings(args, parse_overrides(args.set))
+        overrides = parse_overrides(args.set)
+        if args.replace_shipped:
+            overrides["replace_shipped"] = True
+        return args, make_settings(args, overrides)
     except ValueError as err:
         parser.error(str(err))

@@ -1,17 +1,28 @@
 """Regenerate every figure and table: run each notebook headless through papermill.
 
     python -m tdca_lib.reproduce --profile {smoke,quick,paper} [--only 01,03] [--device cpu|cuda]
+                                 [--threads 2] [--update-notebooks | --compare]
 
 Executed copies go to ``build/notebooks/<profile>/`` (git-ignored); the source notebooks stay
 as they are unless ``--update-notebooks`` copies the executed ones back (how the committed
 outputs, which nbval checks, are refreshed). Afterwards ``figures/README.md``, the gallery of
 everything under ``figures/``, is rebuilt. A failing notebook is reported by name and cell, the
 others still run, and the exit status is non-zero.
+
+The kernels compute with a pinned number of CPU threads (``--threads``, default 2): the order
+of a matmul's sums depends on it, and so do the last digits of every result. Each figure's
+record in ``figures/manifest.json`` names its thread count and torch version.
+``--compare`` regenerates into ``build/compare/<profile>/`` instead and reports, table by
+table, the largest deviation from the committed numbers under ``figures/``; it exits non-zero
+past ``--tolerance`` or where a table's words (a verdict, say) changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,6 +34,10 @@ from .profiles import DEFAULT_PROFILE, PROFILE_NAMES
 
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "build" / "notebooks"
+COMPARED = ROOT / "build" / "compare"
+THREADS = 2  # this project's machines have 2 cores; a figure made with 1 differs in its digits
+TOLERANCE = 1.0  # in the tables' own units (mostly percentage points)
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def select(only: str | None) -> list[Path]:
@@ -49,10 +64,21 @@ def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | 
             kernel_name="python3", cwd=notebook.parent, progress_bar=False,
         )
     except PapermillExecutionError as err:
-        # papermill counts the injected-parameters cell; report the source notebook's cell.
-        return (f"{notebook.name}: cell {err.cell_index} (execution count {err.exec_count}) "
-                f"raised {err.ename}: {err.evalue}")
+        cell = source_cell(notebook, err.source)
+        return f"{notebook.name}: {cell} raised {err.ename}: {err.evalue}"
     return None
+
+
+def source_cell(notebook: Path, source: str) -> str:
+    """The cell with ``source`` as a reader finds it in ``notebook``: its number there (every
+    cell counted from 1, as papermill's injected parameters are not) and its first line."""
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    number = next((i for i, c in enumerate(cells, 1) if c.source == source), None)
+    first = next((line for line in source.splitlines() if line.strip()), "")
+    where = f"cell {number}" if number else "a cell"
+    return f"{where} (first line: {first.strip()[:80]!r})"
 
 
 def store_outputs(executed: Path, notebook: Path) -> None:
@@ -91,22 +117,97 @@ def gallery(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def numbers_and_words(cell: str) -> tuple[list[float], str]:
+    """A table cell's numbers, and its text with each number replaced by ``#``."""
+    return [float(n) for n in NUMBER.findall(cell)], NUMBER.sub("#", cell)
+
+
+def compare_tables(new: Path, committed: Path) -> list[dict[str, object]]:
+    """For every table ``new/manifest.json`` records that ``committed`` holds too: the largest
+    absolute difference between corresponding numbers, and the cells whose words differ."""
+    rows = []
+    for name, item in sorted(read_manifest(new).items()):
+        if item["kind"] != "table" or not (committed / f"{name}.csv").exists():
+            continue
+        ours, theirs = ([r for r in csv.reader((folder / f"{name}.csv").open())]
+                        for folder in (new, committed))
+        deviation, changed = 0.0, []
+        if len(ours) != len(theirs):
+            changed.append(f"{len(theirs)} rows -> {len(ours)}")
+        for r, (a_row, b_row) in enumerate(zip(ours, theirs)):
+            for a, b in zip(a_row, b_row):
+                (a_nums, a_words), (b_nums, b_words) = numbers_and_words(a), numbers_and_words(b)
+                if a_words != b_words or len(a_nums) != len(b_nums):
+                    changed.append(f"row {r}: {b!r} -> {a!r}")
+                    continue
+                deviation = max([deviation, *(abs(x - y) for x, y in zip(a_nums, b_nums))])
+        rows.append({"table": name, "max deviation": deviation, "changed words": changed})
+    return rows
+
+
+def report_comparison(rows: list[dict[str, object]], tolerance: float) -> bool:
+    """Print the comparison; True when every table is within ``tolerance`` with its words."""
+    fine = True
+    print(f"\n{'table':42s} max deviation  words")
+    for row in rows:
+        ok = row["max deviation"] <= tolerance and not row["changed words"]
+        fine &= ok
+        print(f"{row['table']:42s} {row['max deviation']:13.4g}  "
+              f"{len(row['changed words']) or 'same'}{'' if ok else '   <-- past tolerance'}")
+        for change in row["changed words"][:5]:
+            print(f"    {change[:160]}")
+    print(f"tolerance {tolerance:g} (the tables' own units); "
+          f"{'all within it' if fine else 'some tables are past it'}")
+    return fine
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tdca_lib.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=PROFILE_NAMES, default=DEFAULT_PROFILE)
     parser.add_argument("--only", help="comma-separated notebook prefixes, e.g. 01,03")
     parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--update-notebooks", action="store_true",
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"CPU threads of each notebook's kernel (default {THREADS})")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--update-notebooks", action="store_true",
                         help="copy the executed notebooks over the sources (refreshes the "
                              "committed outputs that nbval checks)")
+    action.add_argument("--compare", action="store_true",
+                        help="regenerate into build/compare/ and report each table's largest "
+                             "deviation from the committed one")
+    parser.add_argument("--tolerance", type=float, default=TOLERANCE,
+                        help=f"--compare's allowed deviation (default {TOLERANCE:g})")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
 
+    committed = figures_dir()
+    # The kernels inherit these; torch reads the thread counts when it starts.
+    environ = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    executed_root = EXECUTED
+    if args.compare:  # a scratch folder: the committed figures stay as they are
+        executed_root = COMPARED / args.profile / "notebooks"
+        environ["TDCA_FIGURES_DIR"] = str(COMPARED / args.profile / "figures")
+    saved = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        return run(args, executed_root, committed)
+    finally:  # as it was for whoever called main
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run(args: argparse.Namespace, executed_root: Path, committed: Path) -> int:
     failures = []
     for notebook in select(args.only):
-        executed = EXECUTED / args.profile / notebook.name
+        executed = executed_root / args.profile / notebook.name
         executed.parent.mkdir(parents=True, exist_ok=True)
-        print(f"running {notebook.name} (profile {args.profile}) ...", flush=True)
+        print(f"running {notebook.name} (profile {args.profile}, {args.threads} threads) ...",
+              flush=True)
         start = time.perf_counter()
         failure = execute(notebook, args.profile, args.device, executed)
         print(f"  {'FAILED' if failure else 'done'} in {time.perf_counter() - start:.0f} s "
@@ -115,11 +216,19 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(failure)
         elif args.update_notebooks:
             store_outputs(executed, notebook)
-    folder = figures_dir()
-    atomic_write_text(folder / "README.md", gallery(folder))
-    print(f"gallery: {folder / 'README.md'}")
+    # Every notebook failure is told before anything else can go wrong.
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
+    folder = figures_dir()
+    try:
+        atomic_write_text(folder / "README.md", gallery(folder))
+        print(f"gallery: {folder / 'README.md'}")
+    except ValueError as err:
+        print(f"FAILED gallery: {err}", file=sys.stderr)
+        return 1
+    if args.compare and not report_comparison(compare_tables(folder, committed),
+                                              args.tolerance):
+        return 1
     return 1 if failures else 0
 
 

@@ -13,6 +13,7 @@ value function: the TDCA network alone decides how the agent changes.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .inner_loop import clip_per_member
-from .profiles import Profiles, evolution_command, not_evolved
+from .outer_loop import command
+from .profiles import Profiles, check_settings, evolution_command, not_evolved
 from .rl_envs import PopulationEnv, make
 from .tdca_network import PopulationGRU, PopulationMLP
 
@@ -65,6 +67,7 @@ class RLSettings:
     generations: int = 50  # paper: 3000
     checkpoint_every: int = not_evolved(10)
     load_evolved_from: str | None = not_evolved(None)
+    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
 
     def make_env(self, members: int, device: torch.device | str = "cpu",
@@ -84,6 +87,7 @@ class RLSettings:
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
+        check_settings(self)
         self.check_task()
         if self.inner_optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown inner optimizer {self.inner_optimizer!r}; valid: adam, sgd")
@@ -345,4 +349,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command(main))

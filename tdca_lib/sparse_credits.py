@@ -11,11 +11,13 @@ the supervised experiment of :mod:`tdca_lib.supervised`: same data, inner loop, 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 
 import torch
 
 from . import diffusion
+from .outer_loop import command
 from .profiles import Profiles, evolution_command
 from .supervised import SOURCES, SupervisedSettings, evolve_and_ship
 
@@ -38,6 +40,7 @@ class DiffusionSettings(SupervisedSettings):
     diffusion_sigma: float = 5.0  # kernel width in neuron spacings (paper)
 
     def __post_init__(self):
+        super().__post_init__()
         diffusion.layout(self.layout, self.hidden, self.sites)  # refuse a bad layout now
 
     def credit_count(self, bottom_up) -> int:
@@ -93,5 +96,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command(main))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,9 +25,15 @@ import torch
 from . import data, paper
 from .checkpoints import annotate, load_evolved
 from .inner_loop import bp_direction, evaluate, tdca_direction, train
-from .outer_loop import evolve_or_load
+from .outer_loop import command, evolve_or_load
 from .pgpe import PGPE
-from .profiles import Profiles, evolution_command, evolved_settings, not_evolved
+from .profiles import (
+    Profiles,
+    check_settings,
+    evolution_command,
+    evolved_settings,
+    not_evolved,
+)
 from .tdca_network import PopulationMLP
 
 CLASSES = 10
@@ -55,6 +62,7 @@ class SupervisedSettings:
     generations: int = 600  # paper: 5000
     checkpoint_every: int = not_evolved(10)  # generations between resume checkpoints
     load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
+    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
     # Evaluation in notebook 02 (not evolution):
     seeds: int = not_evolved(5)  # bottom-up networks per method and cell, mean ± std
     table1_settings: tuple[tuple[int, int], ...] = not_evolved(
@@ -63,6 +71,9 @@ class SupervisedSettings:
     # The bottom-up network and how it gets its credits: the 3-layer network, one credit per
     # neuron. Credit diffusion (sparse_credits.DiffusionSettings) and the deep networks of
     # Table 2 (deep.DeepSettings) override these methods.
+    def __post_init__(self):  # refuse a bad setting now, not an hour into a run
+        check_settings(self)
+
     def bottom_up(self, features: int) -> PopulationMLP:
         return bottom_up_network(features, self.hidden)
 
@@ -444,4 +455,4 @@ class Runs:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command(main))

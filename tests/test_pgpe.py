@@ -129,3 +129,39 @@ def test_tell_checks_the_fitness_shape_and_order_of_calls():
     pgpe.ask()
     with pytest.raises(ValueError, match="shape"):
         pgpe.tell(torch.zeros(5))
+
+
+def test_tied_members_share_their_shaped_fitness():
+    shaped = centered_ranks(torch.tensor([1.0, 2.0, 1.0, 3.0]))
+    assert shaped[0] == shaped[2]  # ranks 0 and 1 -> both 0.5 of the way: -1/3
+    assert torch.allclose(shaped, torch.tensor([-1 / 3, 1 / 6, -1 / 3, 0.5]))
+    assert torch.equal(centered_ranks(torch.full((6,), 2.5)), torch.zeros(6))
+
+
+@pytest.mark.parametrize("value", [float("nan"), 7.0])
+def test_a_generation_without_information_moves_nothing(value):
+    # All members NaN (or all equal): the centre, sigma and Adam's moments stay as they were.
+    pgpe = PGPE(torch.ones(5), population=8, sigma=0.1, center_lr=0.05, sigma_lr=0.1, seed=2)
+    pgpe.ask()
+    pgpe.tell(torch.randn(8, generator=torch.Generator().manual_seed(0)))  # Adam has moments
+    before = pgpe.state_dict()
+    pgpe.ask()
+    pgpe.tell(torch.full((8,), value))
+    after = pgpe.state_dict()
+    assert torch.equal(after["center"], before["center"])
+    assert torch.equal(after["sigma"], before["sigma"])
+    moments = before["optimizer"]["state"][0], after["optimizer"]["state"][0]
+    assert all(torch.equal(moments[0][k], moments[1][k]) for k in moments[0])
+    assert after["generation"] == before["generation"] + 1
+
+
+def test_a_pair_nonfinite_on_both_sides_contributes_nothing():
+    pgpe = PGPE(torch.zeros(3), population=4, sigma=0.1, center_lr=0.1, optimizer="sgd",
+                momentum=0.0)
+    pgpe.ask()
+    eps = pgpe._eps.clone()
+    pgpe.tell(torch.tensor([1.0, float("nan"), 0.0, float("nan")]))  # pair 1 is NaN twice
+    # only pair 0 counts: plus ranks above minus, so the centre moves along +eps[0]
+    shaped = centered_ranks(torch.tensor([1.0, float("nan"), 0.0, float("nan")]))
+    expected = 0.1 * ((shaped[0] - shaped[2]) / 2) * eps[0] / (2 * 0.1)
+    assert torch.allclose(pgpe.center.detach(), expected)

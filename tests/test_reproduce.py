@@ -1,7 +1,11 @@
 """The reproduce command on two tiny notebooks: one that works, one that fails."""
 
+import json
+import re
+
 import nbformat
 import pytest
+import torch
 
 from tdca_lib import reproduce
 
@@ -24,6 +28,9 @@ def notebooks(tmp_path, monkeypatch):
     write_notebook(folder / "02_broken.ipynb", "x = 1", "raise ValueError('no data set here')")
     monkeypatch.setattr(reproduce, "NOTEBOOKS", folder)
     monkeypatch.setattr(reproduce, "EXECUTED", tmp_path / "executed")
+    monkeypatch.setattr(reproduce, "COMPARED", tmp_path / "compared")
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # main sets them: restored afterwards
+        monkeypatch.setenv(name, "")
     return tmp_path
 
 
@@ -31,7 +38,10 @@ def notebooks(tmp_path, monkeypatch):
 def test_runs_notebooks_with_the_profile_and_names_the_failing_cell(notebooks, capsys):
     assert reproduce.main(["--profile", "smoke"]) == 1
     err = capsys.readouterr().err
-    assert "02_broken.ipynb: cell" in err and "ValueError: no data set here" in err
+    # the cell as the source notebook has it: third, the parameters cell first, no injected one
+    assert ("02_broken.ipynb: cell 3 (first line: \"raise ValueError('no data set here')\")"
+            in err)
+    assert "ValueError: no data set here" in err
     executed = nbformat.read(notebooks / "executed" / "smoke" / "01_fine.ipynb", 4)
     assert "profile is smoke" in executed.cells[-1].outputs[0]["text"]
     assert (notebooks / "figures" / "README.md").exists()
@@ -58,3 +68,65 @@ def test_update_notebooks_stores_outputs_without_pinning_the_profile(notebooks):
 def test_unknown_prefix_lists_the_notebooks(notebooks):
     with pytest.raises(SystemExit, match="01_fine, 02_broken"):
         reproduce.main(["--only", "07"])
+
+
+@pytest.mark.slow
+def test_a_broken_gallery_is_named_after_every_notebook_failure(notebooks, capsys):
+    (notebooks / "figures").mkdir()
+    (notebooks / "figures" / "manifest.json").write_text("<<<<<<< HEAD\n{}\n")
+    assert reproduce.main(["--profile", "smoke"]) == 1
+    err = capsys.readouterr().err
+    notebook, gallery = err.index("FAILED 02_broken.ipynb"), err.index("FAILED gallery")
+    assert notebook < gallery
+    assert "manifest.json is not valid JSON" in err[gallery:]
+
+
+TABLE = """
+import pandas as pd
+from tdca_lib.output import Output
+import torch
+out = Output("03_table", profile)
+out.table(pd.DataFrame({"Method": ["TDCA", "BP"], "Test": ["81.25 ± 0.50%", "supported"]}),
+          "accuracy", "a table")
+print("threads", torch.get_num_threads())
+"""
+
+
+@pytest.mark.slow
+def test_threads_are_pinned_and_recorded(notebooks):
+    write_notebook(notebooks / "notebooks" / "03_table.ipynb", TABLE)
+    assert reproduce.main(["--profile", "smoke", "--only", "03", "--threads", "1"]) == 0
+    executed = nbformat.read(notebooks / "executed" / "smoke" / "03_table.ipynb", 4)
+    assert "threads 1" in executed.cells[-1].outputs[-1]["text"]
+    record = json.loads((notebooks / "figures" / "manifest.json").read_text())["accuracy"]
+    assert record["threads"] == 1 and record["torch"] == torch.__version__
+
+
+@pytest.mark.slow
+def test_compare_regenerates_elsewhere_and_reports_each_tables_deviation(notebooks, capsys):
+    write_notebook(notebooks / "notebooks" / "03_table.ipynb", TABLE)
+    committed = notebooks / "figures"
+    assert reproduce.main(["--profile", "smoke", "--only", "03"]) == 0
+    csv = committed / "accuracy.csv"
+    csv.write_text(csv.read_text().replace("81.25", "80.75"))
+    before = {p.name: p.read_bytes() for p in committed.iterdir()}
+
+    assert reproduce.main(["--profile", "smoke", "--only", "03", "--compare"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"accuracy\s+0\.5\s+same", out)
+    assert {p.name: p.read_bytes() for p in committed.iterdir()} == before  # untouched
+    assert reproduce.main(["--profile", "smoke", "--only", "03", "--compare",
+                           "--tolerance", "0.1"]) == 1
+    csv.write_text(csv.read_text().replace("supported", "not supported"))
+    assert reproduce.main(["--profile", "smoke", "--only", "03", "--compare"]) == 1
+    assert "'not supported' -> 'supported'" in capsys.readouterr().out
+
+
+def test_compare_tables_matches_numbers_cell_by_cell(tmp_path):
+    for folder, cell in (("new", "96.61 ± 2.09%"), ("old", "97.25 ± 0.70%")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "t.csv").write_text(f"A,B\nx,{cell}\n")
+        (tmp_path / folder / "manifest.json").write_text('{"t": {"kind": "table"}}')
+    [row] = reproduce.compare_tables(tmp_path / "new", tmp_path / "old")
+    assert row["table"] == "t" and row["max deviation"] == pytest.approx(1.39)
+    assert row["changed words"] == []
