@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 from .outer_loop import evolve_or_load
@@ -225,3 +226,77 @@ def tdca_updates(tdca: GaussianTDCA, params: torch.Tensor, points: torch.Tensor,
     ids = torch.full((len(points),), task, dtype=torch.long, device=params.device)
     with torch.no_grad():
         return lr * tdca.updates(params, points.to(params)[None], ids)[0].cpu()
+
+
+# --- What the network learned: probes beyond what it was evolved on ---------------------------
+# The TDCA network reads only (x, y) (and a task id): it cannot see the landscape. Did evolution
+# find an optimiser, which would follow a moved landscape, or a map of where this landscape's
+# optimum lies? Starts outside the evolution's box, and the landscape translated or with its two
+# Gaussians' places swapped, tell the two apart. BP, which reads the gradient, is the yardstick.
+
+SHIFT = (3.0, -3.0)  # the translation probe (our choice: the new minimum stays inside the box)
+WIDE = 10.0  # the wider box's half-width: starts in [-10, 10]^2 outside the evolution's box
+
+
+def moved(landscape: Landscape, shift: tuple[float, float] = SHIFT) -> Landscape:
+    """``landscape`` translated by ``shift``."""
+    means = tuple((x + shift[0], y + shift[1]) for x, y in landscape.means)
+    return Landscape(landscape.amplitudes, means, landscape.widths)
+
+
+def swapped(landscape: Landscape) -> Landscape:
+    """``landscape`` with its two Gaussians' places exchanged: the dominant one now sits where the
+    small one was, so the global minimum moves there."""
+    return Landscape(landscape.amplitudes, landscape.means[::-1], landscape.widths)
+
+
+def outside_box(extent: float, wide: float = WIDE, n: int = 21) -> torch.Tensor:
+    """``[N, 2]`` starts of an ``n x n`` grid over [-wide, wide]^2 that lie outside
+    [-extent, extent]^2 (none of them is a start evolution saw)."""
+    points = grid(wide, n)
+    return points[(points.abs() > extent).any(-1)]
+
+
+@torch.no_grad()
+def probe(tdca: GaussianTDCA, params: torch.Tensor, settings: GaussianSettings,
+          landscapes: tuple[Landscape, ...] = (LANDSCAPE,)) -> list[dict]:
+    """Every probe for every task of the network ``params [1, D]``: where BP and TDCA end from
+    each start, and whether they reach the probe landscape's global minimum. Returns one dict a
+    (task, probe): ``task``, ``probe``, ``landscape``, ``starts [N, 2]``, ``bp_final``,
+    ``tdca_final [N, 2]``, ``minimum [2]`` (the probe's global minimum), ``evolved_minimum``
+    (the evolved landscape's)."""
+    inside = grid(settings.extent, 21)
+    results = []
+    for task, landscape in enumerate(landscapes):
+        cases = [("evolved landscape, starts outside the evolution's box", landscape,
+                  outside_box(settings.extent)),
+                 (f"landscape moved by {SHIFT}", moved(landscape), inside),
+                 ("the two Gaussians' places swapped", swapped(landscape), inside)]
+        for name, probed, starts in cases:
+            ids = torch.full((len(starts),), task, dtype=torch.long, device=params.device)
+            tdca_final = tdca.trajectory(params, starts, settings.steps, settings.lr,
+                                         ids)[-1, 0].cpu()
+            results.append({
+                "task": task, "probe": name, "landscape": probed, "starts": starts,
+                "bp_final": bp_trajectory(probed, starts, settings.steps, settings.lr)[-1],
+                "tdca_final": tdca_final, "minimum": probed.global_minimum,
+                "evolved_minimum": landscape.global_minimum})
+    return results
+
+
+def probe_table(results: list[dict]) -> pd.DataFrame:
+    """One row a probe: the share of starts that reach its global minimum (BP, TDCA) and the
+    share of TDCA runs that end at the evolved landscape's minimum instead."""
+    rows = []
+    for r in results:
+        moved_minimum = (r["minimum"] - r["evolved_minimum"]).norm() > REACH_TOLERANCE
+        rows.append({
+            "task": r["task"], "probe": r["probe"], "starts": len(r["starts"]),
+            "BP reaches the global minimum": reaches(r["bp_final"], r["minimum"]).float().mean()
+            .item(),
+            "TDCA reaches the global minimum": reaches(r["tdca_final"], r["minimum"]).float()
+            .mean().item(),
+            "TDCA ends at the evolved minimum instead": reaches(
+                r["tdca_final"], r["evolved_minimum"]).float().mean().item()
+            if moved_minimum else float("nan")})
+    return pd.DataFrame(rows)
