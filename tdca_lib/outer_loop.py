@@ -3,6 +3,9 @@
 A run keeps its state in ``run_dir/state.pt`` (written atomically every ``checkpoint_every``
 generations and at the end). Calling :func:`evolve` again with the same ``run_dir`` continues
 from there; on the CPU the result is bit-identical to a run that was never interrupted.
+
+Launched by torchrun, the population is sharded over the processes (:mod:`tdca_lib.distributed`):
+each evaluates its share of a generation, all take the same step, and rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -16,15 +19,22 @@ from tqdm import tqdm
 
 from .checkpoints import load_evolved, save_evolved
 from .device import describe_device
+from .distributed import evaluate, is_main_process, sync_from_main
 from .files import RUNS, atomic_torch_save
 from .pgpe import PGPE
 from .profiles import evolved_settings
 
-FitnessFn = Callable[[torch.Tensor, int], "torch.Tensor | tuple[torch.Tensor, dict]"]
+FitnessFn = Callable[..., "torch.Tensor | tuple[torch.Tensor, dict]"]
 """``fitness(params [P, D], generation) -> [P]``; higher is better. It may also return
 ``([P], {name: [P]})``: extra measurements whose centre values go into the log as
 ``center_<name>``. It must be a pure function of its arguments (draw any randomness from a
-generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one."""
+generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one.
+
+Under torchrun (:mod:`tdca_lib.distributed`) each process evaluates a share of the batch:
+``fitness(params [m, D], generation, share=Share(start, stop, total))`` gets rows
+``[start, stop)`` of the whole batch of ``total`` and must return exactly the values the whole
+batch would give them (a fitness that depends on a row's index, as RL's episode seeds, computes
+it from ``share``; one that does not ignores it). Without torchrun ``share`` is never passed."""
 
 
 class ResumeMismatch(RuntimeError):
@@ -77,20 +87,20 @@ def evolve(
             )
 
     def save() -> None:
-        if state_path is not None:
+        if state_path is not None and is_main_process():
             state = {"pgpe": pgpe.state_dict(), "log": log, "meta": meta}
             atomic_torch_save(state, state_path)
 
+    log = sync_from_main(pgpe, log)  # under torchrun, every rank continues rank 0's run
     # mininterval: a notebook keeps every refresh of the bar in its saved output
-    with tqdm(total=generations, initial=pgpe.generation, desc=desc, disable=not progress,
-              mininterval=3) as bar:
+    with tqdm(total=generations, initial=pgpe.generation, desc=desc,
+              disable=not progress or not is_main_process(), mininterval=3) as bar:
         while pgpe.generation < generations:
             members = pgpe.ask()
             # The centre rides along in the same batch: one evaluation, and its fitness is logged.
             batch = torch.cat([members, pgpe.center.detach()[None]])
-            values = fitness(batch, pgpe.generation)
-            values, extras = values if isinstance(values, tuple) else (values, {})
-            values = values.detach().float()
+            # Under torchrun each rank evaluates its share of the batch; all get every value.
+            values, extras = evaluate(fitness, batch, pgpe.generation)
             row = pgpe.tell(values[:-1])
             row = {"generation": pgpe.generation, "center": values[-1].item(), **row}
             row |= {f"center_{name}": v[-1].item() for name, v in extras.items()}
@@ -139,6 +149,8 @@ def evolve_or_load(
         desc=f"evolving {name} ({profile})",
     )
     center = pgpe.center.detach().cpu()
+    if not is_main_process():  # under torchrun, rank 0 alone ships (and evaluates) the network
+        return center, log, {}
     manifest = save_evolved(
         f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
         settings=evolved_with, device=describe_device(pgpe.center.device),
