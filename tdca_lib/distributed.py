@@ -19,11 +19,15 @@ import atexit
 import io
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
+
+if TYPE_CHECKING:
+    from .pgpe import PGPE
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,11 @@ def _split(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return values.detach().float(), extras
 
 
-def evaluate(fitness, batch: torch.Tensor, generation: int
+def evaluate(fitness: Callable[..., Any], batch: torch.Tensor, generation: int
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The whole batch's fitness ``[n]`` and extra measurements ``{name: [n]}``, on every
-    process. Alone, ``fitness(batch [n, D], generation)``; under torchrun, each process calls
+    process, for a :data:`~tdca_lib.outer_loop.FitnessFn`. Alone, ``fitness(batch [n, D],
+    generation)``; under torchrun, each process calls
     ``fitness(batch[share], generation, share=Share(...))`` on its own rows and the values are
     gathered (on the CPU). A process whose fitness raises makes every process raise
     :class:`RankFailed` naming it, before any PGPE step, so no state with its values is saved."""
@@ -128,7 +133,7 @@ def evaluate(fitness, batch: torch.Tensor, generation: int
     return values, extras
 
 
-def sync_from_main(pgpe, log: list[dict[str, float]]) -> list[dict[str, float]]:
+def sync_from_main(pgpe: PGPE, log: list[dict[str, float]]) -> list[dict[str, float]]:
     """Rank 0's run on every process: loads rank 0's PGPE state into ``pgpe`` and returns rank
     0's ``log``, so every rank continues the run rank 0 resumed, even where another machine
     cannot see its run folder. Alone: returns ``log`` and changes nothing."""

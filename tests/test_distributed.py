@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -148,6 +149,16 @@ def test_rl_fitness_of_a_share_equals_the_whole_batch():
     last = shares(5, 2)[1]
     assert not torch.equal(fitness(beta[last.start:], 3)[1]["train_return"],
                            extras["train_return"][last.start:])
+
+
+def test_a_share_with_several_rows_per_member_starts_where_its_rows_sit():
+    """Meta-World holds 9 rows (task variants) per member: a share of members 3 and 4 of a
+    batch of 5 starts at row 27 of the whole batch's 45."""
+    settings = rl.RLSettings()
+    whole, part = SimpleNamespace(population=5 * 9), SimpleNamespace(population=2 * 9)
+    assert (rl.first_row_seed(settings, 7, part, Share(3, 5, 5))
+            == rl.first_row_seed(settings, 7, whole) + 27
+            == rl.episode_seed(settings, 7, 45) + 27)
 
 
 @pytest.mark.slow
