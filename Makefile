@@ -34,6 +34,7 @@ bench: setup
 	$(PY) benchmarks/bench_supervised.py
 	$(PY) benchmarks/bench_rl_envs.py
 	$(PY) benchmarks/bench_metaworld.py
+	$(PY) benchmarks/bench_distributed.py
 
 # Offline data sets where this machine can have them (see tdca_lib/data.py); never fails.
 data:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from .distributed import Share
 from .outer_loop import evolve_or_load
 from .pgpe import PGPE
 from .profiles import Profiles, check_settings, not_evolved
@@ -158,12 +159,13 @@ def fitness_function(
     tdca: GaussianTDCA, landscapes: tuple[Landscape, ...], settings: GaussianSettings
 ):
     """Fitness of each member: minus the mean landscape value after the inner loop, over a grid
-    of starts (for every task). Deterministic, so resumed runs match uninterrupted ones."""
+    of starts (for every task). Deterministic, so resumed runs match uninterrupted ones; each
+member's independent of the others (a process's ``share`` of the batch changes nothing)."""
     starts = grid(settings.extent, settings.train_grid)
     task = torch.arange(len(landscapes)).repeat_interleave(len(starts))
     starts = starts.repeat(len(landscapes), 1)
 
-    def fitness(params: torch.Tensor, generation: int) -> torch.Tensor:
+    def fitness(params: torch.Tensor, generation: int, share: Share | None = None) -> torch.Tensor:
         ids = task.to(params.device)
         final = tdca.trajectory(params, starts, settings.steps, settings.lr, ids)[-1]
         return -task_values(landscapes, final, ids).mean(-1)

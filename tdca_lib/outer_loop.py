@@ -3,10 +3,14 @@
 A run keeps its state in ``run_dir/state.pt`` (written atomically every ``checkpoint_every``
 generations and at the end). Calling :func:`evolve` again with the same ``run_dir`` continues
 from there; on the CPU the result is bit-identical to a run that was never interrupted.
+
+Launched by torchrun, the population is sharded over the processes (:mod:`tdca_lib.distributed`):
+each evaluates its share of a generation, all take the same step, and rank 0 alone writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,15 +21,22 @@ from tqdm import tqdm
 
 from .checkpoints import CheckpointError, load_evolved, save_evolved
 from .device import describe_device
+from .distributed import evaluate, is_main_process, sync_from_main
 from .files import FolderLocked, atomic_torch_save, locked, remove_stale_temporaries, runs_dir
 from .pgpe import PGPE
 from .profiles import evolved_settings
 
-FitnessFn = Callable[[torch.Tensor, int], "torch.Tensor | tuple[torch.Tensor, dict]"]
+FitnessFn = Callable[..., "torch.Tensor | tuple[torch.Tensor, dict]"]
 """``fitness(params [P, D], generation) -> [P]``; higher is better. It may also return
 ``([P], {name: [P]})``: extra measurements whose centre values go into the log as
 ``center_<name>``. It must be a pure function of its arguments (draw any randomness from a
-generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one."""
+generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one.
+
+Under torchrun (:mod:`tdca_lib.distributed`) each process evaluates a share of the batch:
+``fitness(params [m, D], generation, share=Share(start, stop, total))`` gets rows
+``[start, stop)`` of the whole batch of ``total`` and must return exactly the values the whole
+batch would give them (a fitness that depends on a row's index, as RL's episode seeds, computes
+it from ``share``; one that does not ignores it). Without torchrun ``share`` is never passed."""
 
 
 class ResumeMismatch(RuntimeError):
@@ -79,7 +90,8 @@ def evolve(
     ``generations`` is ignored: a longer run continues a shorter one (the first generations of
     both are the same), so a finished run can be extended by asking for more.
     """
-    if run_dir is None:
+    if run_dir is None or not is_main_process():  # under torchrun rank 0 owns the folder and
+        # the other ranks start from the state it hands them
         return _evolve(fitness, pgpe, generations, None, checkpoint_every, meta, progress, desc)
     with locked(run_dir):  # one run a folder: a second one stops here, naming this one
         return _evolve(fitness, pgpe, generations, Path(run_dir) / "state.pt", checkpoint_every,
@@ -120,16 +132,16 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
             state = {"pgpe": pgpe.state_dict(), "log": log, "meta": meta}
             atomic_torch_save(state, state_path)
 
+    log = sync_from_main(pgpe, log)  # under torchrun, every rank continues rank 0's run
     # mininterval: a notebook keeps every refresh of the bar in its saved output
-    with tqdm(total=generations, initial=pgpe.generation, desc=desc, disable=not progress,
-              mininterval=3) as bar:
+    with tqdm(total=generations, initial=pgpe.generation, desc=desc,
+              disable=not progress or not is_main_process(), mininterval=3) as bar:
         while pgpe.generation < generations:
             members = pgpe.ask()
             # The centre rides along in the same batch: one evaluation, and its fitness is logged.
             batch = torch.cat([members, pgpe.center.detach()[None]])
-            values = fitness(batch, pgpe.generation)
-            values, extras = values if isinstance(values, tuple) else (values, {})
-            values = values.detach().float()
+            # Under torchrun each rank evaluates its share of the batch; all get every value.
+            values, extras = evaluate(fitness, batch, pgpe.generation)
             row = pgpe.tell(values[:-1])
             row = {"generation": pgpe.generation, "center": values[-1].item(), **row}
             row |= {f"center_{name}": v[-1].item() for name, v in extras.items()}
@@ -169,7 +181,9 @@ def evolve_or_load(
             f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate
         )
     run_dir = runs_dir() / f"{name}-{profile}"
-    with locked(run_dir):  # held until shipped: the shipped network is this run's
+    # Held until shipped, so the shipped network is this run's; under torchrun rank 0 alone
+    # owns the folder and ships.
+    with locked(run_dir) if is_main_process() else contextlib.nullcontext():
         pgpe = make_pgpe()
         log = evolve(
             fitness,
@@ -181,6 +195,8 @@ def evolve_or_load(
             desc=f"evolving {name} ({profile})",
         )
         center = pgpe.center.detach().cpu()
+        if not is_main_process():
+            return center, log, {}
         manifest = save_evolved(
             f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
             settings=evolved_with, device=describe_device(pgpe.center.device),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .distributed import Share, is_main_process
 from .inner_loop import clip_per_member
 from .outer_loop import command
 from .profiles import Profiles, check_settings, evolution_command, not_evolved
@@ -169,6 +170,18 @@ def episode_seed(settings: RLSettings, episode: int, population: int) -> int:
     return (settings.seed * 100_000 + episode) * population
 
 
+def first_row_seed(settings: RLSettings, episode: int, env: PopulationEnv,
+                   share: Share | None = None) -> int:
+    """The seed of ``env``'s first row in ``episode`` (row r starts from it + r). With a
+    ``share`` of a generation's batch (under torchrun), ``env`` holds only those members' rows,
+    and they start where they would in the environment of the whole batch."""
+    if share is None:
+        return episode_seed(settings, episode, env.population)
+    rows_per_member = env.population // len(share)
+    return (episode_seed(settings, episode, share.total * rows_per_member)
+            + share.start * rows_per_member)
+
+
 EVOLUTION_INIT = 10_000  # evolution's agent inits are seeded from here, the reported from 1000
 
 
@@ -187,13 +200,15 @@ def start_agents(settings: RLSettings, env: PopulationEnv, members: int,
 
 def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
                  on_update: Callable[[int, torch.Tensor], None] | None = None,
-                 first_episode: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
+                 first_episode: int = 0, start: torch.Tensor | None = None,
+                 share: Share | None = None) -> torch.Tensor:
     """The inner loop: ``settings.updates`` episodes, each followed by an update from the
     credits of member p's TDCA network ``beta[p]``; returns the agents, one per row of ``env``
     ``[R, D]``. The env may hold several rows (agents) per member (Meta-World: one per task
     variant, member-major); member p's network updates all of its rows. Agents start at
     ``start [R, D]`` (default: :func:`start_agents`, all alike). ``on_update(u, returns [R])``
-    sees each training episode's returns."""
+    sees each training episode's returns. ``share``: which rows of a generation's batch ``beta``
+    is, for the episode seeds (:func:`first_row_seed`)."""
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
     rows = env.population
@@ -206,7 +221,7 @@ def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
     optimizer = (torch.optim.Adam if settings.inner_optimizer == "adam" else torch.optim.SGD)(
         [theta], lr=settings.inner_lr)
     for u in range(settings.updates):
-        seed = episode_seed(settings, first_episode + u, rows)
+        seed = first_row_seed(settings, first_episode + u, env, share)
         returns, state = play(env, agent, theta, seed, tdca, weights, settings.reward_scale)
         if on_update:
             on_update(u, returns)
@@ -220,10 +235,11 @@ def fitness_function(settings: RLSettings):
     """Fitness of each TDCA member: the return of its trained agents on
     ``settings.fitness_episodes`` fresh episodes (mean over episodes and the member's rows);
     the mean training return rides along. One environment per batch size (PGPE's batch
-    carries its centre too)."""
+    carries its centre too). Under torchrun a process gets its ``share`` of the batch; its rows'
+    episodes start as in the whole batch's environment, so the values are the same."""
     envs: dict[int, PopulationEnv] = {}
 
-    def fitness(beta: torch.Tensor, generation: int):
+    def fitness(beta: torch.Tensor, generation: int, share: Share | None = None):
         if len(beta) not in envs:
             envs[len(beta)] = settings.make_env(len(beta), beta.device)
         env = envs[len(beta)]
@@ -233,10 +249,11 @@ def fitness_function(settings: RLSettings):
         seen = []
         theta = train_agents(
             settings, env, beta, on_update=lambda u, r: seen.append(r), first_episode=first,
-            start=start_agents(settings, env, env.population, generation=generation))
+            start=start_agents(settings, env, env.population, generation=generation),
+            share=share)
         final = torch.stack([
-            play(env, agent, theta, episode_seed(settings, first + settings.updates + k,
-                                                 env.population))[0]
+            play(env, agent, theta,
+                 first_row_seed(settings, first + settings.updates + k, env, share))[0]
             for k in range(settings.fitness_episodes)]).mean(0)
         per_member = len(beta), -1
         return (final.view(per_member).mean(1),
@@ -311,6 +328,8 @@ def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl
         settings.network_name(), settings, profile=profile, experiment=experiment,
         fitness=fitness_function(settings), make_pgpe=make_pgpe,
         regenerate=settings.regenerate_command(profile))
+    if not is_main_process():  # under torchrun, rank 0 alone evaluates and ships
+        return
     result = evaluate_tdca(settings, center[None], settings.seeds)
     evaluation = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
                              "final return = mean of 10 fresh episodes",

@@ -24,6 +24,7 @@ import torch
 
 from . import data, paper
 from .checkpoints import annotate, load_evolved
+from .distributed import Share, is_main_process
 from .inner_loop import bp_direction, evaluate, tdca_direction, train
 from .outer_loop import command, evolve_or_load
 from .pgpe import PGPE
@@ -138,7 +139,8 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
     zero-initialised network after ``steps`` inner steps, averaged over ``datasets`` (one
     bottom-up network each, one TDCA network for all: the paper's "All"); the training accuracy
     rides along for the log. The same zero init for every member and generation, so fitness is
-    deterministic (and resumes bit-identically)."""
+    deterministic (and resumes bit-identically). Each member's value is independent of the
+    others', so a process's ``share`` of the batch (under torchrun) changes nothing."""
 
     def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         net = settings.bottom_up(dataset.features)
@@ -151,7 +153,7 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
                       settings.steps, settings.inner_lr, settings.max_norm)
         return evaluate(net, theta, x, y)
 
-    def fitness(beta: torch.Tensor, generation: int):
+    def fitness(beta: torch.Tensor, generation: int, share: Share | None = None):
         accuracy, cross_entropy = (torch.stack(v).mean(0)
                                    for v in zip(*(one(d, beta) for d in datasets)))
         return -cross_entropy, {"train_accuracy": accuracy}
@@ -260,6 +262,8 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "a
         print(dataset.describe())
     datasets = [d.to(resolve_device(device)) for d in datasets]
     beta, log, manifest = evolved_tdca(settings, profile, datasets, experiment)
+    if not is_main_process():  # under torchrun, rank 0 alone evaluates and ships
+        return
     evaluation = {}
     for dataset in datasets:
         result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=beta)
