@@ -12,9 +12,11 @@ others still run, and the exit status is non-zero.
 The kernels compute with a pinned number of CPU threads (``--threads``, default 2): the order
 of a matmul's sums depends on it, and so do the last digits of every result. Each figure's
 record in ``figures/manifest.json`` names its thread count and torch version.
-``--compare`` regenerates into ``build/compare/<profile>/`` instead and reports, table by
-table, the largest deviation from the committed numbers under ``figures/``; it exits non-zero
-past ``--tolerance`` or where a table's words (a verdict, say) changed.
+``--compare`` regenerates into ``build/compare/<profile>/`` instead (figures, executed
+notebooks, a copy of the shipped networks, fresh evolution runs: nothing committed is touched)
+and reports, table by table, the largest deviation from the committed numbers under
+``figures/``; it exits non-zero past ``--tolerance`` or where a table's words (a verdict, say)
+changed.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import argparse
 import csv
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from .device import DEVICES
-from .files import ROOT, atomic_write_text, figures_dir
+from .files import ROOT, atomic_write_text, checkpoints_dir, figures_dir
 from .output import read_manifest
 from .profiles import DEFAULT_PROFILE, PROFILE_NAMES
 
@@ -186,9 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     # The kernels inherit these; torch reads the thread counts when it starts.
     environ = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     executed_root = EXECUTED
-    if args.compare:  # a scratch folder: the committed figures stay as they are
-        executed_root = COMPARED / args.profile / "notebooks"
-        environ["TDCA_FIGURES_DIR"] = str(COMPARED / args.profile / "figures")
+    if args.compare:  # scratch folders: the committed figures and networks stay as they are
+        scratch = COMPARED / args.profile
+        shutil.rmtree(scratch, ignore_errors=True)
+        # the shipped networks a notebook loads, copied; evolutions start afresh, as on a clone
+        shutil.copytree(checkpoints_dir(), scratch / "checkpoints")
+        executed_root = scratch / "notebooks"
+        environ |= {"TDCA_FIGURES_DIR": str(scratch / "figures"),
+                    "TDCA_CHECKPOINTS_DIR": str(scratch / "checkpoints"),
+                    "TDCA_RUNS_DIR": str(scratch / "runs")}
     saved = {name: os.environ.get(name) for name in environ}
     os.environ.update(environ)
     try:

@@ -115,6 +115,9 @@ def test_compare_regenerates_elsewhere_and_reports_each_tables_deviation(noteboo
     out = capsys.readouterr().out
     assert re.search(r"accuracy\s+0\.5\s+same", out)
     assert {p.name: p.read_bytes() for p in committed.iterdir()} == before  # untouched
+    scratch = notebooks / "compared" / "smoke"
+    assert (scratch / "figures" / "accuracy.csv").exists()
+    assert (scratch / "checkpoints").is_dir()  # the networks a notebook loads, copied
     assert reproduce.main(["--profile", "smoke", "--only", "03", "--compare",
                            "--tolerance", "0.1"]) == 1
     csv.write_text(csv.read_text().replace("supported", "not supported"))
