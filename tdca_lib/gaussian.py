@@ -9,6 +9,7 @@ end as low as possible (fitness = minus the mean landscape value after the inner
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -49,7 +50,7 @@ class Landscape:
 
     def minima(self) -> torch.Tensor:
         """``[K, 2]``: the minimum each component's basin holds (long small-step descent)."""
-        return bp_trajectory(self, torch.tensor(self.means), steps=4000, lr=0.05)[-1]
+        return _minima(self).clone()
 
     @property
     def global_minimum(self) -> torch.Tensor:
@@ -100,6 +101,11 @@ PROFILES = Profiles(
     paper=dict(population=256, generations=2000, train_grid=15),
 )
 REGENERATE = "python -m tdca_lib.reproduce --profile quick --only 01"
+
+
+@functools.cache  # seconds of descent per landscape, and the probes ask often
+def _minima(landscape: Landscape) -> torch.Tensor:
+    return bp_trajectory(landscape, torch.tensor(landscape.means), steps=4000, lr=0.05)[-1]
 
 
 def grid(extent: float, n: int) -> torch.Tensor:
@@ -286,19 +292,21 @@ def probe(tdca: GaussianTDCA, params: torch.Tensor, settings: GaussianSettings,
     return results
 
 
-def probe_table(results: list[dict]) -> pd.DataFrame:
-    """One row a probe: the share of starts that reach its global minimum (BP, TDCA) and the
-    share of TDCA runs that end at the evolved landscape's minimum instead."""
+def probe_table(networks: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row per network and probe (``networks`` maps a name to :func:`probe`'s results): the
+    share of starts that reach the probe's global minimum (BP, TDCA) and the share of TDCA runs
+    that end at the evolved landscape's minimum instead (where the two differ)."""
     rows = []
-    for r in results:
-        moved_minimum = (r["minimum"] - r["evolved_minimum"]).norm() > REACH_TOLERANCE
-        rows.append({
-            "task": r["task"], "probe": r["probe"], "starts": len(r["starts"]),
-            "BP reaches the global minimum": reaches(r["bp_final"], r["minimum"]).float().mean()
-            .item(),
-            "TDCA reaches the global minimum": reaches(r["tdca_final"], r["minimum"]).float()
-            .mean().item(),
-            "TDCA ends at the evolved minimum instead": reaches(
-                r["tdca_final"], r["evolved_minimum"]).float().mean().item()
-            if moved_minimum else float("nan")})
+    for network, results in networks.items():
+        for r in results:
+            moved_minimum = (r["minimum"] - r["evolved_minimum"]).norm() > REACH_TOLERANCE
+            share = lambda final, target: reaches(final, target).float().mean().item()  # noqa: E731
+            rows.append({
+                "network": network, "task": r["task"], "probe": r["probe"],
+                "starts": len(r["starts"]),
+                "BP reaches the global minimum": share(r["bp_final"], r["minimum"]),
+                "TDCA reaches the global minimum": share(r["tdca_final"], r["minimum"]),
+                "TDCA ends at the evolved minimum instead":
+                    share(r["tdca_final"], r["evolved_minimum"]) if moved_minimum
+                    else float("nan")})
     return pd.DataFrame(rows)

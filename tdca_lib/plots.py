@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .gaussian import BASIN_RADIUS, Landscape, grid
+from .output import BP_COLOR, TDCA_COLOR
 
 # plasma without its palest end, so that every arrow shows on white
 FIELD_CMAP = mpl.colors.ListedColormap(plt.cm.plasma(np.linspace(0.0, 0.85, 256)))
@@ -107,3 +108,17 @@ def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor
     ax.plot(*start, "w^", ms=7, mec="k")
     ax.legend(loc="best", fontsize=7)
     return filled
+
+
+def probe_panel(ax, result: dict, extent: float):
+    """Where BP (blue dots) and TDCA (red crosses) end from a probe's starts, on the probe
+    landscape's contour; the star is its global minimum, the ring the evolved landscape's."""
+    reach = max(extent, float(result["starts"].abs().max()))
+    contour(ax, result["landscape"], reach, cmap="Greys_r")
+    ax.scatter(*result["starts"].T, s=3, color="0.75", label="starts")
+    ax.scatter(*result["bp_final"].T, s=10, color=BP_COLOR, label="BP ends")
+    ax.scatter(*result["tdca_final"].T, s=30, marker="x", color=TDCA_COLOR, label="TDCA ends")
+    ax.plot(*result["minimum"], marker="*", ms=14, color="gold", mec="k", ls="",
+            label="global minimum")
+    ax.plot(*result["evolved_minimum"], marker="o", ms=12, mfc="none", mec="k", ls="",
+            label="evolved landscape's minimum")

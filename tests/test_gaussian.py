@@ -50,10 +50,10 @@ def test_task_id_changes_the_multitask_networks_input():
 
 
 def test_fitness_is_minus_the_mean_final_value_over_the_grid():
-    settings = gaussian.PROFILES.get("quick", train_grid=3, steps=0)
+    settings = gaussian.PROFILES.get("quick", train_grid=3, steps=2)
     tdca = gaussian.GaussianTDCA(settings.hidden)
     fitness = gaussian.fitness_function(tdca, (L,), settings)
-    params = torch.randn(2, tdca.net.num_params)
+    params = torch.zeros(2, tdca.net.num_params)  # a zero network moves no point
     expected = -L(gaussian.grid(settings.extent, 3)).mean()
     assert torch.allclose(fitness(params, 0), expected.expand(2))
 
@@ -66,3 +66,25 @@ def test_shipped_checkpoint_loads_and_reaches_the_global_minimum():
     with torch.no_grad():
         end = tdca.trajectory(params, start, settings.steps, settings.lr)[-1, 0, 0]
     assert gaussian.reaches(end, L.global_minimum)
+
+
+def test_probes_move_the_minimum_and_start_outside_the_box():
+    moved, swapped = gaussian.moved(L), gaussian.swapped(L)
+    assert torch.allclose(moved.global_minimum, L.global_minimum + torch.tensor(gaussian.SHIFT),
+                          atol=1e-4)
+    assert (swapped.global_minimum - L.global_minimum).norm() > 2  # now near the small one's
+    starts = gaussian.outside_box(5.0)
+    assert (starts.abs() > 5.0).any(-1).all() and (starts.abs() <= gaussian.WIDE).all()
+
+
+def test_a_network_that_only_reads_x_y_cannot_follow_a_moved_landscape():
+    # The shipped network reaches its own minimum from everywhere; on a moved landscape it
+    # still heads for the old place, which the probe table reports.
+    settings = gaussian.PROFILES.get("smoke")
+    tdca, params, _, _ = gaussian.evolved_tdca(settings, "smoke")
+    table = gaussian.probe_table({"one task": gaussian.probe(tdca, params, settings)})
+    assert len(table) == 3 and table["starts"].tolist() == [320, 441, 441]
+    moved = table.iloc[1]
+    assert moved["TDCA reaches the global minimum"] + moved[
+        "TDCA ends at the evolved minimum instead"] <= 1.0
+    assert 0 < moved["BP reaches the global minimum"] < 1
