@@ -36,6 +36,11 @@ HOW_TO_GET = {
 }
 
 
+# Training subsets an evolved network never saw, the yardstick of every supervised verdict: as
+# many as MNIST's offline pool (4000) holds beside the evolution's 1000.
+META_TEST_SUBSETS = 3
+
+
 class DatasetUnavailable(RuntimeError):
     """No source of this data set works on this machine."""
 
@@ -67,6 +72,24 @@ class Dataset:
         """The first ``train_size`` training samples (all if fewer), the same test set."""
         return Dataset(self.name, self.x_train[:train_size], self.y_train[:train_size],
                        self.x_test, self.y_test, self.source)
+
+    def meta_test(self, size: int, count: int = META_TEST_SUBSETS,
+                  seed: int = 0) -> list[Dataset]:
+        """``count`` disjoint subsets of ``size`` training samples that an evolution on
+        :meth:`subset` ``(size)`` never saw: drawn (seeded) from the training pool after its first
+        ``size`` samples; each keeps the whole test set. The same for every method, so
+        baselines and TDCA networks train on the same data. Raises :class:`DatasetUnavailable`
+        when the pool is too small."""
+        rest = len(self.y_train) - size
+        if rest < count * size:
+            raise DatasetUnavailable(
+                f"{self.title} has {len(self.y_train)} training samples here: too few for "
+                f"{count} meta-test subsets of {size} beside the evolution's {size}")
+        order = size + torch.randperm(rest, generator=torch.Generator().manual_seed(seed))
+        index = order[: count * size].view(count, size).to(self.y_train.device)
+        return [Dataset(self.name, self.x_train[i], self.y_train[i], self.x_test, self.y_test,
+                        f"{self.source}, meta-test subset {k + 1} of {count}")
+                for k, i in enumerate(index)]
 
     def to(self, device: torch.device | str) -> Dataset:
         return Dataset(self.name, self.x_train.to(device), self.y_train.to(device),

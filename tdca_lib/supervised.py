@@ -25,6 +25,7 @@ import torch
 from . import data, paper
 from .checkpoints import annotate, load_evolved
 from .distributed import Share, is_main_process
+from .feedback_alignment import feedback_direction, random_feedback
 from .inner_loop import bp_direction, evaluate, tdca_direction, train
 from .outer_loop import command, evolve_or_load
 from .pgpe import PGPE
@@ -38,6 +39,7 @@ from .profiles import (
 from .tdca_network import PopulationMLP
 
 CLASSES = 10
+UNTRAINED = "untrained"  # Runs' name for a TDCA network before evolution
 SOURCES = (*data.DATASETS, "all")  # what a TDCA network can be evolved on
 INITS = ("kaiming", "zero")
 ZERO_SCALE = 1e-16  # "Zero" init: uniform within 1e-16 of the origin (paper)
@@ -196,27 +198,37 @@ def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data
     return center.to(device)[None], log, manifest
 
 
+# The ways a bottom-up network is trained here: (credit rule, init). FA and DFA are known rules
+# beside the paper's (tdca_lib.feedback_alignment), in the same inner loop.
+METHODS = {"kaiming_bp": ("bp", "kaiming"), "zero_bp": ("bp", "zero"), "tdca": ("tdca", "zero"),
+           "zero_fa": ("fa", "zero"), "kaiming_fa": ("fa", "kaiming"),
+           "zero_dfa": ("dfa", "zero"), "kaiming_dfa": ("dfa", "kaiming")}
+
+
 def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: str,
                   seeds: int, beta: torch.Tensor | None = None, curve: bool = False,
                   trajectory: bool = False):
-    """Train ``seeds`` bottom-up networks at once with ``method`` (``"kaiming_bp"``,
-    ``"zero_bp"`` or ``"tdca"`` with ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
+    """Train ``seeds`` bottom-up networks at once with ``method`` (a key of :data:`METHODS`;
+    ``"tdca"`` with the TDCA network ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
     train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
     ``curve``, also ``[steps + 1, seeds]`` accuracy curves; with ``trajectory``, the
     parameters after every step, ``[steps + 1, seeds, D]``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    rule, scheme = METHODS[method]
     net = settings.bottom_up(dataset.features)
     x, y = dataset.x_train, dataset.y_train
-    scheme = "kaiming" if method == "kaiming_bp" else "zero"
     # Seeds 1000+ for the networks we report: never the init the TDCA network was evolved on.
     theta = init_bottom_up(net, seeds, scheme, 1000 + settings.seed).to(x.device)
-    if method == "tdca":
+    if rule == "tdca":
         tdca = tdca_network(settings, net)
         direction = tdca_direction(net, tdca, beta.expand(seeds, -1), x, y,
                                    credit_kernel=settings.credit_kernel(x.device))
-    elif method in ("kaiming_bp", "zero_bp"):
+    elif rule == "bp":
         direction = bp_direction(net, x, y)
     else:
-        raise ValueError(f"unknown method {method!r}; valid: kaiming_bp, zero_bp, tdca")
+        feedback = random_feedback(net, rule, seed=1000 + settings.seed)
+        direction = feedback_direction(net, x, y, rule, feedback)
     history: dict[str, list[torch.Tensor]] = {"train": [], "test": [], "theta": []}
 
     def record(step: int, theta: torch.Tensor) -> None:
@@ -326,28 +338,57 @@ class Runs:
             if isinstance(self.datasets[name], str):
                 return self.datasets[name]
         for name in tdca:
-            if isinstance(self.tdca.get(name, "not loaded"), str):
+            if name != UNTRAINED and isinstance(self.tdca.get(name, "not loaded"), str):
                 return f"needs the TDCA network evolved on {name}: {self.tdca.get(name)}"
         return ""
 
     def run(self, dataset: str, method: str, steps: int | None = None,
             train_size: int | None = None, tdca: str | None = None,
-            curve: bool = False) -> dict[str, torch.Tensor]:
+            curve: bool = False, subset: int | None = None) -> dict[str, torch.Tensor]:
         """Train ``settings.seeds`` networks on ``dataset`` (see :func:`run_bottom_up`); steps
-        and train size default to the setting the TDCA networks were evolved at."""
+        and train size default to the setting the TDCA networks were evolved at. The training
+        samples are the evolution's own (meta-train, ``subset=None``) or meta-test subset
+        ``subset`` (:meth:`~tdca_lib.data.Dataset.meta_test`)."""
         steps = steps or self.settings.steps
         train_size = train_size or self.settings.train_size
-        key = (dataset, method, steps, train_size, tdca, curve)
+        key = (dataset, method, steps, train_size, tdca, curve, subset)
         if key not in self.cache:
             settings = dataclasses.replace(self.variants.get(tdca, self.settings), steps=steps,
                                            train_size=train_size)
-            subset = self.datasets[dataset].subset(train_size)
-            beta = self.tdca[tdca] if tdca else None
-            self.cache[key] = run_bottom_up(settings, subset, method, self.settings.seeds,
-                                            beta=beta, curve=curve)
-            self.cache[key]["train_size"] = torch.tensor(len(subset.y_train))
+            pool = self.datasets[dataset]
+            samples = (pool.subset(train_size) if subset is None
+                       else pool.meta_test(train_size)[subset])
+            self.cache[key] = run_bottom_up(settings, samples, method, self.settings.seeds,
+                                            beta=self.beta(tdca, settings, pool), curve=curve)
+            self.cache[key]["train_size"] = torch.tensor(len(samples.y_train))
             self.cache[key]["steps"] = torch.tensor(steps)
         return self.cache[key]
+
+    def beta(self, tdca: str | None, settings: SupervisedSettings,
+             dataset: data.Dataset) -> torch.Tensor | None:
+        """The TDCA network ``[1, D]`` named ``tdca``; ``UNTRAINED``: the one evolution started
+        from (generation 0), a yardstick of what evolution added."""
+        if tdca != UNTRAINED:
+            return self.tdca[tdca] if tdca else None
+        net = tdca_network(settings, settings.bottom_up(dataset.features))
+        start = net.init(torch.Generator().manual_seed(settings.seed))
+        return start.to(dataset.x_train.device)[None]
+
+    def meta_test(self, dataset: str, method: str, steps: int | None = None,
+                  train_size: int | None = None, tdca: str | None = None) -> dict | str:
+        """:meth:`run` on every meta-test subset, the ``[subsets x seeds]`` results side by
+        side (mean ± std over them is the spread over data), or why it cannot run."""
+        train_size = train_size or self.settings.train_size
+        try:
+            count = len(self.datasets[dataset].meta_test(train_size))
+        except data.DatasetUnavailable as err:
+            return str(err)
+        results = [self.run(dataset, method, steps, train_size, tdca, subset=k)
+                   for k in range(count)]
+        merged = {k: torch.cat([r[k] for r in results])
+                  for k in ("train_acc", "test_acc", "train_ce", "test_ce", "theta")}
+        return merged | {"train_size": results[0]["train_size"], "steps": results[0]["steps"],
+                         "subsets": torch.tensor(count)}
 
     def mean(self, result: dict[str, torch.Tensor], key: str = "test_acc") -> float:
         return result[key].mean().item()
@@ -368,94 +409,131 @@ class Runs:
                 f"{self.settings.seeds} seeds")
         return text + (f"; {note}" if note else "")
 
-    def table1_cell(self, dataset: str, method: str, steps: int, train_size: int):
-        """One cell of Table 1 (rows as the paper names them), or why it cannot run. The TDCA
-        network is the one evolved on MNIST; TrFC: the MNIST TDCA-net's networks applied to
-        Fashion-MNIST as they are."""
-        if method in ("Kaiming BP", "Zero BP"):
-            kind = "kaiming_bp" if method == "Kaiming BP" else "zero_bp"
-            return self.missing(datasets=(dataset,)) or self.run(dataset, kind, steps, train_size)
+    def table1_cell(self, dataset: str, method: str, steps: int, train_size: int,
+                    meta_test: bool = False):
+        """One cell of Table 1 (rows as the paper names them, or a yardstick of
+        :data:`YARDSTICKS`), on the evolution's samples or, with ``meta_test``, on the
+        meta-test subsets; or why it cannot run. The TDCA network is the one evolved on MNIST;
+        TrFC: the MNIST TDCA-net's networks applied to Fashion-MNIST as they are."""
+        train = self.meta_test if meta_test else self.run
+        if method in ("Kaiming BP", "Zero BP") or method in YARDSTICKS:
+            kind, source = YARDSTICKS.get(method, ("kaiming_bp" if method == "Kaiming BP"
+                                                   else "zero_bp", None))
+            return (self.missing(datasets=(dataset,))
+                    or train(dataset, kind, steps, train_size, tdca=source))
         why = self.missing(datasets=("mnist", dataset), tdca=("mnist",))
         if why:
             return why
-        mnist_tdca = self.run("mnist", "tdca", steps, train_size, tdca="mnist")
+        mnist_tdca = train("mnist", "tdca", steps, train_size, tdca="mnist")
         if method == "TDCA-net":
             return mnist_tdca
         if method == "TrTDCA-net":
-            return self.run(dataset, "tdca", steps, train_size, tdca="mnist")
+            return train(dataset, "tdca", steps, train_size, tdca="mnist")
         if method == "TrFC":
-            return self.transferred(mnist_tdca, dataset, train_size)
+            return mnist_tdca if isinstance(mnist_tdca, str) else self.transferred(
+                mnist_tdca, dataset, train_size)
         raise ValueError(f"unknown Table 1 method {method!r}")
 
     def row_beside_paper(self, dataset: str, result: dict | str,
-                         paper_cells: tuple[str, str], note: str = "") -> dict[str, str]:
-        """A table row: our train / test accuracy (or why it could not run) beside the
-        paper's, and our setting."""
-        def cell(key):
+                         paper_cells: tuple[str, str], note: str = "",
+                         meta: dict | str = "") -> dict[str, str]:
+        """A table row: our train / test accuracy on the evolution's samples (or why it could
+        not run) beside the paper's, our test accuracy on the meta-test subsets ``meta``, and
+        our setting."""
+        def cell(result, key):
             return result if isinstance(result, str) else percent(result[key])
 
-        return {"Train: ours": cell("train_acc"), "Train: paper": paper_cells[0],
-                "Test: ours": cell("test_acc"), "Test: paper": paper_cells[1],
+        return {"Train: ours, meta-train": cell(result, "train_acc"),
+                "Train: paper": paper_cells[0],
+                "Test: ours, meta-train": cell(result, "test_acc"),
+                "Test: paper": paper_cells[1],
+                "Test: ours, meta-test": cell(meta, "test_acc"),
                 "Our run": result if isinstance(result, str)
                 else self.describe(dataset, result, note)}
 
     def table1(self) -> pd.DataFrame:
         """Table 1 beside the paper's, at each of ``settings.table1_settings`` (matched in
-        order with the paper's three settings)."""
+        order with the paper's three settings); at the evolved setting also on the meta-test
+        subsets, with the yardsticks (FA, DFA, the TDCA network before evolution) below."""
         rows = []
         evolved_at = (self.settings.steps, self.settings.train_size)
         for ours, theirs in zip(self.settings.table1_settings, paper.TABLE1_SETTINGS):
             for dataset, methods in paper.TABLE1.items():
-                for method, paper_cells in methods.items():
+                extra = {m: NOT_IN_PAPER for m in YARDSTICKS} if ours == evolved_at else {}
+                for method, paper_cells in {**methods, **extra}.items():
                     note = ("TDCA network evolved at "
                             f"{evolved_at[0]} steps, {evolved_at[1]} train"
                             if method in ("TDCA-net", "TrTDCA-net", "TrFC") and ours != evolved_at
                             else "")
                     result = self.table1_cell(dataset, method, *ours)
+                    meta = (self.table1_cell(dataset, method, *ours, meta_test=True)
+                            if ours == evolved_at else "evolved setting only")
+                    cells = paper_cells if method in YARDSTICKS else paper_cells[theirs]
                     rows.append({"Dataset": data.TITLES[dataset], "Method": method,
                                  "Setting (paper)": f"{theirs[0]} steps, {theirs[1]} train",
-                                 **self.row_beside_paper(dataset, result, paper_cells[theirs],
-                                                         note)})
+                                 **self.row_beside_paper(dataset, result, cells, note, meta)})
         return pd.DataFrame(rows)
 
     def table_s1(self) -> pd.DataFrame:
-        """Table S1: BP and each data set's own TDCA network, at the evolved setting."""
+        """Table S1: BP and each data set's own TDCA network at the evolved setting, on the
+        evolution's samples and on the meta-test subsets; the yardsticks below."""
         rows = []
         for dataset in data.DATASETS:
-            for method, kind in [("Kaiming BP", "kaiming_bp"), ("Zero BP", "zero_bp"),
-                                 ("TDCA-net", "tdca")]:
-                source = dataset if kind == "tdca" else None
-                result = (self.missing(datasets=(dataset,), tdca=(source,) if source else ())
-                          or self.run(dataset, kind, tdca=source))
+            for method, (kind, source) in {"Kaiming BP": ("kaiming_bp", None),
+                                           "Zero BP": ("zero_bp", None),
+                                           "TDCA-net": ("tdca", dataset),
+                                           **YARDSTICKS}.items():
+                why = self.missing(datasets=(dataset,), tdca=(source,) if source else ())
+                result = why or self.run(dataset, kind, tdca=source)
+                meta = why or self.meta_test(dataset, kind, tdca=source)
+                cells = paper.TABLE_S1[method][dataset] if method in paper.TABLE_S1 \
+                    else NOT_IN_PAPER
                 rows.append({"Dataset": data.TITLES[dataset], "Method": method,
-                             **self.row_beside_paper(dataset, result,
-                                                     paper.TABLE_S1[method][dataset])})
+                             **self.row_beside_paper(dataset, result, cells, meta=meta)})
         return pd.DataFrame(rows).rename(columns={"Our run": "Our run (paper: 150 steps, all)"})
 
     def table_s2(self) -> tuple[pd.DataFrame, dict[str, float]]:
-        """Table S2 (train / test of each TDCA network on each data set, and the mean over the
-        data sets available here) and each source's mean test accuracy."""
+        """Table S2 (train / test of each TDCA network on each data set's evolution samples,
+        test on its meta-test subsets, and the means over the data sets available here) and
+        each source's mean meta-test accuracy: only there has no network seen the data."""
         rows, means = [], {}
         for source in SOURCES:
             row = {"Evolved on": "All" if source == "all" else data.TITLES[source]}
-            results = []
+            results, metas = [], []
             for target in data.DATASETS:
                 title = data.TITLES[target]
                 why = self.missing(datasets=(target,), tdca=(source,))
+                meta = why or self.meta_test(target, "tdca", tdca=source)
                 if why:
                     row[f"{title}: ours"] = why
                 else:
                     results.append(self.run(target, "tdca", tdca=source))
                     row[f"{title}: ours"] = (f"{self.mean(results[-1], 'train_acc'):.2%} / "
                                              f"{self.mean(results[-1]):.2%}")
+                row[f"{title}: meta-test"] = meta if isinstance(meta, str) else percent(
+                    meta["test_acc"])
+                if not isinstance(meta, str):
+                    metas.append(meta)
                 row[f"{title}: paper"] = " / ".join(paper.TABLE_S2[source][target])
             if results:
-                means[source] = sum(self.mean(r) for r in results) / len(results)
                 train = sum(self.mean(r, "train_acc") for r in results) / len(results)
-                row["Mean: ours"] = f"{train:.2%} / {means[source]:.2%}"
+                test = sum(self.mean(r) for r in results) / len(results)
+                row["Mean: ours"] = f"{train:.2%} / {test:.2%}"
+            if metas:
+                means[source] = sum(self.mean(m) for m in metas) / len(metas)
+                row["Mean: meta-test"] = f"{means[source]:.2%}"
             row["Mean: paper"] = " / ".join(paper.TABLE_S2[source]["mean"])
             rows.append(row)
         return pd.DataFrame(rows).fillna(""), means
+
+
+# Rows beyond the paper's, beside its methods: (method, TDCA network)
+NOT_IN_PAPER = ("not in the paper", "not in the paper")
+YARDSTICKS = {"FA, zero init (ours)": ("zero_fa", None),
+              "FA, Kaiming init (ours)": ("kaiming_fa", None),
+              "DFA, zero init (ours)": ("zero_dfa", None),
+              "DFA, Kaiming init (ours)": ("kaiming_dfa", None),
+              "TDCA-net before evolution (ours)": ("tdca", UNTRAINED)}
 
 
 if __name__ == "__main__":

