@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from . import diffusion
+from .data import DATASETS, TITLES
 from .outer_loop import command
 from .profiles import Profiles, evolution_command
 from .supervised import SOURCES, SupervisedSettings, evolve_and_ship
@@ -79,6 +81,27 @@ def settings_for(profile: str, config: str, **overrides) -> DiffusionSettings:
         raise ValueError(f"unknown configuration {config!r}; valid: {', '.join(CONFIGS)} "
                          f"({DENSE} is the supervised experiment's network)")
     return PROFILES.get(profile, **{**CONFIGS[config], **overrides})
+
+
+def judge_gap(test_accuracy: dict[str, dict[str, float]], a: str, b: str,
+              holds: Callable[[float], bool], what: str) -> tuple[bool | None, str]:
+    """A Table S3 comparison judged on the meta-test subsets: ``test_accuracy`` maps a split
+    ("meta-test", "meta-train") to ``{"<dataset>/<config>": test accuracy}``; the gap is
+    ``a - b`` per data set where both ran, the verdict whether ``holds`` for every gap. The
+    evidence gives the meta-test gaps and says where meta-train's verdict differs."""
+    def gaps(accuracy):
+        return {name: accuracy[f"{name}/{a}"] - accuracy[f"{name}/{b}"] for name in DATASETS
+                if f"{name}/{a}" in accuracy and f"{name}/{b}" in accuracy}
+
+    def text(g):
+        return ", ".join(f"{TITLES[n]} {v:+.2%}" for n, v in g.items()) or "no pair here"
+
+    test, train = gaps(test_accuracy["meta-test"]), gaps(test_accuracy["meta-train"])
+    verdict = all(holds(g) for g in test.values()) if test else None
+    evidence = f"test accuracy {what}, meta-test: {text(test)}"
+    if (all(holds(g) for g in train.values()) if train else None) != verdict:
+        evidence += f"; on meta-train the verdict differs ({text(train)})"
+    return verdict, evidence
 
 
 def main(argv: list[str] | None = None) -> None:

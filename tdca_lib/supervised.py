@@ -527,6 +527,29 @@ class Runs:
         return pd.DataFrame(rows).fillna(""), means
 
 
+def beats_held_out(meta_train: dict, meta_test: dict, a, b,
+                   keys: tuple[str, ...] = ("train_acc", "test_acc"),
+                   setting: str = "") -> tuple[bool | None, str]:
+    """Whether result ``a`` beats ``b`` (higher mean on every key) on the meta-test subsets:
+    the verdict, and the evidence with both splits (noting when meta-train's verdict
+    differs). ``meta_train`` and ``meta_test`` map labels to results or to why they are
+    missing."""
+    verdicts, texts = {}, []
+    for split, results in (("meta-test", meta_test), ("meta-train", meta_train)):
+        missing = [results[x] for x in (a, b) if isinstance(results[x], str)]
+        if missing:
+            return None, f"not run: {missing[0]}"
+        means = {x: [results[x][k].mean().item() for k in keys] for x in (a, b)}
+        verdicts[split] = all(p > q for p, q in zip(means[a], means[b]))
+        texts.append(f"{split} " + "; ".join(
+            f"{x if isinstance(x, str) else x[-1]} " + "/".join(f"{v:.1%}" for v in means[x])
+            for x in (a, b)))
+    differs = ("" if verdicts["meta-test"] == verdicts["meta-train"]
+               else "; on meta-train the verdict differs")
+    return verdicts["meta-test"], (f"{'/'.join(keys)}: " + " | ".join(texts) + differs
+                                   + (f"; {setting}" if setting else ""))
+
+
 # Rows beyond the paper's, beside its methods: (method, TDCA network)
 NOT_IN_PAPER = ("not in the paper", "not in the paper")
 YARDSTICKS = {"FA, zero init (ours)": ("zero_fa", None),

@@ -75,3 +75,17 @@ def test_a_missing_network_names_the_command_that_makes_it(tmp_path, monkeypatch
     assert settings.network_name() == "diffusion-6x6-to-30x30-mnist-20steps-1000"
     with pytest.raises(CheckpointError, match="--config 6x6-to-30x30 --dataset fashion_mnist"):
         supervised.shipped_tdca(settings, "fashion_mnist")
+
+
+def test_a_gap_is_judged_on_meta_test_and_a_differing_meta_train_is_named():
+    from tdca_lib.sparse_credits import judge_gap
+
+    accuracy = {"meta-test": {"mnist/a": 0.80, "mnist/b": 0.82},
+                "meta-train": {"mnist/a": 0.90, "mnist/b": 0.85}}
+    verdict, evidence = judge_gap(accuracy, "a", "b", lambda g: g > 0, "a minus b")
+    assert verdict is False
+    assert "meta-test: MNIST -2.00%" in evidence
+    assert "on meta-train the verdict differs (MNIST +5.00%)" in evidence
+    same = {"meta-test": accuracy["meta-test"], "meta-train": accuracy["meta-test"]}
+    assert "differs" not in judge_gap(same, "a", "b", lambda g: g > 0, "a minus b")[1]
+    assert judge_gap(same, "a", "c", lambda g: g > 0, "x")[0] is None  # no pair

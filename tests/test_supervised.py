@@ -163,3 +163,18 @@ def test_evolution_cli_parses_overrides_and_refuses_unknown_settings(monkeypatch
     assert seen["s"].tdca_hidden == (8, 8) and seen["s"].load_evolved_from is None
     with pytest.raises(SystemExit):
         supervised.main(["--set", "popsize=3"])
+
+
+def test_beats_held_out_judges_meta_test_and_says_when_meta_train_disagrees():
+    def result(train, test):
+        return {"train_acc": torch.tensor([train]), "test_acc": torch.tensor([test])}
+
+    train = {"tdca": result(0.9, 0.8), "bp": result(0.8, 0.7)}
+    test = {"tdca": result(0.7, 0.6), "bp": result(0.8, 0.7)}
+    verdict, evidence = supervised.beats_held_out(train, test, "tdca", "bp", setting="600 gen")
+    assert verdict is False and "on meta-train the verdict differs" in evidence
+    assert evidence.startswith("train_acc/test_acc: meta-test") and evidence.endswith("600 gen")
+    assert supervised.beats_held_out(train, train, "tdca", "bp")[0] is True
+    missing = {"tdca": "no network", "bp": result(0.8, 0.7)}
+    assert supervised.beats_held_out(missing, missing, "tdca", "bp") == (None,
+                                                                        "not run: no network")
