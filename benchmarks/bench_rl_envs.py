@@ -1,6 +1,7 @@
 """Benchmark of the population-batched RL environments. Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/bench_rl_envs.py [--population 32] [--seconds 2.5]
+    .venv/bin/python benchmarks/bench_rl_envs.py [--population 32 128] [--seconds 2.5]
+        [--tasks CartPole-v1 Pendulum-v1]
 
 For each task, simulator steps per second with uniformly random actions, measured in the same run:
 
@@ -8,10 +9,16 @@ For each task, simulator steps per second with uniformly random actions, measure
   episode ends;
 - the population environment of tdca_lib.rl_envs for P members, whole episodes from ``reset``
   until every member is done. Counted are the steps of members still running: a finished
-  member's steps are free and would flatter the figure.
+  member's steps are free and would flatter the figure. With random actions a CartPole member
+  falls after ~22 steps while the population's episode lasts until its last member falls, so
+  only about a third of the member-steps count.
+
+Both loops draw their random actions before the clock starts, and the population loop keeps its
+books with ``env.live`` (a Python int), so the figures are the simulators' own.
 
 BipedalWalker-v3 runs twice, on gymnasium's sync and async vector envs, to check which is faster
-on this machine (the default in rl_envs.BipedalWalker says which measured faster where).
+on this machine (the default in rl_envs.BipedalWalker says which measured faster where); async
+only up to P = 32 (one worker process per member).
 """
 
 from __future__ import annotations
@@ -26,12 +33,13 @@ from common import describe
 from tdca_lib import rl_envs
 from tdca_lib.device import resolve_device
 
-# (task, keyword arguments of rl_envs.make, label)
+# (task, keyword arguments of rl_envs.make, label, largest population)
 CASES = [
-    ("CartPole-v1", {}, "numpy vector env"),
-    ("Pendulum-v1", {}, "torch"),
-    ("BipedalWalker-v3", {"vectorization": "sync"}, "SyncVectorEnv"),
-    ("BipedalWalker-v3", {"vectorization": "async"}, "AsyncVectorEnv"),
+    ("CartPole-v0", {}, "numpy", None),
+    ("CartPole-v1", {}, "numpy", None),
+    ("Pendulum-v1", {}, "numpy", None),
+    ("BipedalWalker-v3", {"vectorization": "sync"}, "SyncVectorEnv", None),
+    ("BipedalWalker-v3", {"vectorization": "async"}, "AsyncVectorEnv", 32),
 ]
 
 
@@ -62,19 +70,18 @@ def random_actions(env: rl_envs.PopulationEnv, gen: torch.Generator) -> torch.Te
 
 
 def population_steps_per_second(env: rl_envs.PopulationEnv, seconds: float) -> tuple[float, float]:
-    """Live member-steps per second and batched ``step`` calls per second, over whole episodes."""
-    gen = torch.Generator().manual_seed(0)
+    """Live member-steps per second and batched ``step`` calls per second, over whole episodes
+    (every episode from its own seeds, all with the same random actions)."""
+    actions = list(random_actions(env, torch.Generator().manual_seed(0)))
     live_steps, calls, episode = 0, 0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        actions = random_actions(env, gen)
         env.reset(seed=episode * env.population)
-        done = torch.zeros(env.population, dtype=torch.bool)
-        for t in range(env.max_steps):
-            live_steps += int((~done).sum())
-            _, _, done = env.step(actions[t])
+        for action in actions:
+            live_steps += env.live  # members not done before this step
+            env.step(action)
             calls += 1
-            if done.all():
+            if not env.live:
                 break
         episode += 1
     elapsed = time.perf_counter() - start
@@ -83,26 +90,38 @@ def population_steps_per_second(env: rl_envs.PopulationEnv, seconds: float) -> t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu", help="where Pendulum's torch dynamics run")
-    parser.add_argument("--population", type=int, default=32)
+    parser.add_argument("--device", default="cpu", help="where the returned tensors live")
+    parser.add_argument("--population", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--tasks", nargs="+", default=None,
+                        help="only these tasks (default: all)")
     parser.add_argument("--seconds", type=float, default=2.5, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="measurements split into interleaved rounds; the best round counts")
     args = parser.parse_args()
     device = resolve_device(args.device)
     print(describe(device))
     print(f"random actions; steps/s of one gym.make env vs live member-steps/s of a population "
-          f"of P={args.population}")
-    header = (f"{'task':<17} {'population env':<16} {'1 env':>9} {f'P={args.population}':>9} "
-              f"{'ratio':>6} {'step() calls/s':>15}")
+          f"of P members; best of {args.rounds} interleaved rounds (on a shared machine the "
+          f"slowest rounds measure the neighbours)")
+    header = (f"{'task':<17} {'population env':<15} {'P':>4} {'1 env':>9} {'population':>11} "
+              f"{'ratio':>6} {'step() calls/s':>15} {'us/call':>8}")
     print(header)
     print("-" * len(header))
-    single: dict[str, float] = {}
-    for task, kwargs, label in CASES:
-        if task not in single:
-            single[task] = single_env_steps_per_second(task, args.seconds)
-        with rl_envs.make(task, args.population, device, **kwargs) as env:
-            batched, calls = population_steps_per_second(env, args.seconds)
-        print(f"{task:<17} {label:<16} {single[task]:>9,.0f} {batched:>9,.0f} "
-              f"{batched / single[task]:>5.1f}x {calls:>15,.0f}")
+    seconds = args.seconds / args.rounds
+    for task, kwargs, label, largest in CASES:
+        if args.tasks and task not in args.tasks:
+            continue
+        populations = [p for p in args.population if not largest or p <= largest]
+        envs = [rl_envs.make(task, p, device, **kwargs) for p in populations]
+        single, batched = 0.0, [(0.0, 0.0)] * len(envs)
+        for _ in range(args.rounds):
+            single = max(single, single_env_steps_per_second(task, seconds))
+            batched = [max(best, population_steps_per_second(env, seconds))
+                       for best, env in zip(batched, envs)]
+        for env, (steps, calls) in zip(envs, batched):
+            env.close()
+            print(f"{task:<17} {label:<15} {env.population:>4} {single:>9,.0f} "
+                  f"{steps:>11,.0f} {steps / single:>5.1f}x {calls:>15,.0f} {1e6 / calls:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,7 @@ members step together on ``[P, ...]`` tensors (P = population).
     env = make("CartPole-v1", population=32)
     obs = env.reset(seed=0)                     # [P, obs_dim]
     fitness = torch.zeros(env.population)
-    done = torch.zeros(env.population, dtype=torch.bool)
-    while not done.all():
+    while env.live:                             # members still running
         obs, reward, done = env.step(policy(obs))
         fitness += reward
 
@@ -19,18 +18,23 @@ Contract of :meth:`PopulationEnv.step`:
   ``obs[p]`` stays the observation of its finishing step; its actions are ignored. No autoreset
   of the underlying gymnasium environments ever shows through. So the loop above sums each
   member's episode return, and summing rewards over extra steps changes nothing.
+- ``env.live`` counts the members not yet done (a Python int, free to read): 0 once every
+  member is done, which is what ``done.all()`` would say without a tensor operation.
+- The returned tensors are fresh each step: keeping or changing them never touches the env.
 
 Seeds: ``reset(seed)`` starts member ``p`` exactly as ``gymnasium.make(task).reset(seed=seed + p)``
 would (gymnasium's own convention for vector environments), so any member can be replayed alone.
 Seeds are non-negative integers.
 
-Backends: CartPole-v1 is gymnasium's numpy-vectorised CartPole; Pendulum-v1 is a torch
-re-implementation (gymnasium has no vector version), equal to gymnasium's step for step;
+Backends: CartPole (v0: 200 steps, v1: 500) and Pendulum-v1 are re-implemented on float64 numpy
+arrays, one array program for all members; they compute gymnasium's expressions in gymnasium's
+order and dtypes, so they equal gymnasium's environments step for step, to the bit (tested).
 BipedalWalker-v3 is one gymnasium environment per member in a Sync/Async vector env.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import gymnasium as gym
@@ -54,6 +58,7 @@ class PopulationEnv:
             (gymnasium clips beyond); None when discrete.
         max_steps: the time limit of an episode.
         device: where the returned tensors live.
+        live: how many members are still running (0 before the first reset).
     """
 
     name: str
@@ -68,6 +73,7 @@ class PopulationEnv:
             raise ValueError(f"population must be >= 1, got {population}")
         self.population = population
         self.device = torch.device(device)
+        self.live = 0
         self._obs: torch.Tensor | None = None
         self._done = torch.zeros(population, dtype=torch.bool, device=self.device)
 
@@ -82,8 +88,11 @@ class PopulationEnv:
         """Start every member's episode (member ``p`` from ``seed + p``): obs ``[P, obs_dim]``."""
         if not (isinstance(seed, int) and seed >= 0):
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        self._action_shape = ((self.population,) if self.discrete
+                              else (self.population, self.action_dim))
         self._obs = self._reset(seed).to(self.device, torch.float32)
         self._done = torch.zeros(self.population, dtype=torch.bool, device=self.device)
+        self.live = self.population
         return self._obs.clone()
 
     def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -94,22 +103,14 @@ class PopulationEnv:
         """
         if self._obs is None:
             raise RuntimeError("call reset(seed) before step()")
-        expected = (self.population,) if self.discrete else (self.population, self.action_dim)
-        if tuple(actions.shape) != expected:
-            raise ValueError(f"{self.name}: actions must have shape {expected}, "
+        if actions.shape != self._action_shape:
+            raise ValueError(f"{self.name}: actions must have shape {self._action_shape}, "
                              f"got {tuple(actions.shape)}")
-        if self._done.all():
+        if not self.live:
             # Nothing left to simulate; answer without touching the simulator.
             reward = torch.zeros(self.population, device=self.device)
             return self._obs.clone(), reward, self._done.clone()
-        obs, reward, ended = self._step(actions)
-        was_done = self._done
-        obs = obs.to(self.device, torch.float32)
-        reward = reward.to(self.device, torch.float32)
-        self._obs = torch.where(was_done[:, None], self._obs, obs)
-        reward = torch.where(was_done, 0.0, reward)
-        self._done = was_done | ended.to(self.device)
-        return self._obs.clone(), reward, self._done.clone()
+        return self._advance(actions)
 
     def close(self) -> None:
         """Release the simulator's resources (worker processes); a no-op where there are none."""
@@ -123,58 +124,324 @@ class PopulationEnv:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, population={self.population})"
 
-    # Subclasses simulate; the contract (masking finished members) lives in reset/step above.
+    # Subclasses simulate; reset/step above check the calls.
     def _reset(self, seed: int) -> torch.Tensor:
         raise NotImplementedError
+
+    def _advance(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Step while some member runs, holding finished members as the contract says; here
+        around :meth:`_step`, for simulators that do not hold them themselves."""
+        obs, reward, ended = self._step(actions)
+        was_done = self._done
+        obs = obs.to(self.device, torch.float32)
+        reward = reward.to(self.device, torch.float32)
+        self._obs = torch.where(was_done[:, None], self._obs, obs)
+        reward = torch.where(was_done, 0.0, reward)
+        self._done = was_done | ended.to(self.device)
+        self.live = self.population - int(self._done.sum())
+        return self._obs.clone(), reward, self._done.clone()
 
     def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw step: obs ``[P, obs_dim]``, reward ``[P]``, ended ``[P]`` bool (masked by step)."""
         raise NotImplementedError
 
 
-class CartPole(PopulationEnv):
-    """CartPole-v1 on gymnasium's numpy-vectorised ``CartPoleVectorEnv``: 4 observations, 2
-    actions (push left, push right), reward 1 per step, 500 steps at most."""
+# --- Seeding: gymnasium's generator of each member, for all members at once -------------------
+#
+# gymnasium seeds an environment with Generator(PCG64(SeedSequence(seed))) (seeding.np_random).
+# Building one costs ~20 us, so P of them took longer than a whole CartPole episode of the
+# population. Below, the same integer arithmetic runs on [P] uint64 arrays: SeedSequence's hash
+# of the seed (numpy's bit_generator.pyx), PCG64's seeding and its first draws (pcg64.h).
+# tests/test_rl_envs.py compares it with seeding.np_random.
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_PCG64_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG_DEFAULT_MULTIPLIER_128
+
+
+def _hash_constants(init: int, mult: int, calls: int) -> list[int]:
+    """SeedSequence's running hash constant before each of ``calls`` hashes, and after."""
+    values = [init]
+    for _ in range(calls):
+        values.append(values[-1] * mult & 0xFFFFFFFF)
+    return values
+
+
+_MIX_ENTROPY = _hash_constants(0x43B0D7E5, 0x931E8875, 4 + 4 * 3)  # INIT_A, MULT_A
+_GENERATE_STATE = _hash_constants(0x8B51F9DD, 0x58F38DED, 8)  # INIT_B, MULT_B
+
+
+def _pcg64_jumps(draws: int) -> tuple[list[int], list[int]]:
+    """For draw k = 1..draws: M^(k+1) and 1 + M + ... + M^k (mod 2^128), M = PCG64's
+    multiplier."""
+    powers, sums = [], []
+    power, total = _PCG64_MULT, 1
+    for _ in range(draws):
+        total = (total + power) % 2**128
+        power = power * _PCG64_MULT % 2**128
+        powers.append(power)
+        sums.append(total)
+    return powers, sums
+
+
+@functools.cache
+def _seeding_constants(population: int, draws: int) -> dict[str, np.ndarray]:
+    """The constants of :func:`seeded_uniform`, each value repeated for the P members of its
+    block: the arrays are flat ``[blocks * P]`` (numpy's 2-d iteration costs more than the
+    longer 1-d arrays)."""
+    def flat(values: list[int]) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=np.uint64), population)
+
+    a, b = _MIX_ENTROPY, _GENERATE_STATE
+    powers, sums = _pcg64_jumps(draws)
+    return {
+        "pool": (flat(a[0:4]), flat(a[1:5])),
+        **{f"mix{src}": (flat(a[4 + 3 * src : 7 + 3 * src]), flat(a[5 + 3 * src : 8 + 3 * src]))
+           for src in range(4)},
+        "generate": (flat(b[0:8]), flat(b[1:9])),
+        "power": (flat([v >> 64 for v in powers]), flat([v & (2**64 - 1) for v in powers])),
+        "sum": (flat([v >> 64 for v in sums]), flat([v & (2**64 - 1) for v in sums])),
+    }
+
+
+def _hashmix(values: np.ndarray, constants: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """SeedSequence's hashmix of each element with its hash constants (before, after)."""
+    h = values ^ constants[0]
+    h *= constants[1]
+    h &= _MASK32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+def _seed_sequence_state(seeds: np.ndarray, constants: dict) -> list[np.ndarray]:
+    """``SeedSequence(seed).generate_state(4, np.uint64)`` of seeds ``[P]`` uint64, as 4 arrays
+    ``[P]``. A seed's entropy is its 32-bit words, low first; the pool of 4 words hashes a missing
+    word as 0, so zero-padding changes nothing."""
+    p = len(seeds)
+    words = np.zeros(4 * p, dtype=np.uint64)
+    words[:p], words[p : 2 * p] = seeds & _MASK32, seeds >> np.uint64(32)
+    pool = _hashmix(words, constants["pool"])
+    rows = [pool[i * p : (i + 1) * p] for i in range(4)]
+    for src in range(4):  # mix every word into every other, in numpy's order
+        dst = [d for d in range(4) if d != src]
+        hashed = _hashmix(np.concatenate([rows[src]] * 3), constants[f"mix{src}"])
+        mixed = np.concatenate([rows[d] for d in dst])
+        mixed *= np.uint64(0xCA01F9DD)
+        hashed *= np.uint64(0x4973F715)
+        mixed -= hashed
+        mixed &= _MASK32
+        mixed ^= mixed >> np.uint64(16)
+        for j, d in enumerate(dst):
+            rows[d][:] = mixed[j * p : (j + 1) * p]
+    words = _hashmix(np.concatenate(rows + rows), constants["generate"])
+    return [words[(2 * k) * p : (2 * k + 1) * p] | (words[(2 * k + 1) * p : (2 * k + 2) * p]
+                                                    << np.uint64(32)) for k in range(4)]
+
+
+def _mul128(a_hi, a_lo, b_hi, b_lo):
+    """(a * b) mod 2^128 of 128-bit numbers as (high, low) uint64 halves."""
+    a0, a1, b0, b1 = a_lo & _MASK32, a_lo >> np.uint64(32), b_lo & _MASK32, b_lo >> np.uint64(32)
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    carry = (p00 >> np.uint64(32)) + (p01 & _MASK32) + (p10 & _MASK32)
+    high = p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (carry >> np.uint64(32))
+    return high + a_lo * b_hi + a_hi * b_lo, a_lo * b_lo
+
+
+def _add128(a_hi, a_lo, b_hi, b_lo):
+    low = a_lo + b_lo
+    return a_hi + b_hi + (low < a_lo), low
+
+
+def _pcg64_draws(state: list[np.ndarray], draws: int, constants: dict) -> np.ndarray:
+    """Flat ``[draws * P]`` uint64, draw-major: the first outputs of PCG64 seeded with
+    ``state`` (pcg64_set_seed: initial state = state[0]:state[1], stream = state[2]:state[3])."""
+    one = np.uint64(1)
+    inc_hi, inc_lo = (state[2] << one) | (state[3] >> np.uint64(63)), (state[3] << one) | one
+    # Seeding: s = inc; s += initial state; s = s M + inc. Each draw: s = s M + inc, then the
+    # output of s. So draw k's s = M^(k+1) (inc + initial state) + (1 + M + ... + M^k) inc.
+    start_hi, start_lo = _add128(inc_hi, inc_lo, state[0], state[1])
+    tile = [start_hi] * draws, [start_lo] * draws, [inc_hi] * draws, [inc_lo] * draws
+    start_hi, start_lo, inc_hi, inc_lo = (np.concatenate(t) for t in tile)
+    hi, lo = _add128(*_mul128(start_hi, start_lo, *constants["power"]),
+                     *_mul128(inc_hi, inc_lo, *constants["sum"]))
+    x, rotation = hi ^ lo, hi >> np.uint64(58)  # XSL-RR: xor the halves, rotate right by 6 bits
+    return (x >> rotation) | (x << ((np.uint64(64) - rotation) & np.uint64(63)))
+
+
+def seeded_uniform(seed: int, population: int, low, high) -> np.ndarray:
+    """``[population, n]`` float64: row p is ``seeding.np_random(seed + p)[0].uniform(low, high)``
+    (``low``, ``high``: n bounds), the start gymnasium draws in ``reset(seed=seed + p)``."""
+    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    if seed + population > 2**64:  # beyond uint64: one generator at a time
+        return np.stack([seeding.np_random(seed + p)[0].uniform(low, high)
+                         for p in range(population)])
+    constants = _seeding_constants(population, len(low))
+    seeds = np.arange(population, dtype=np.uint64) + np.uint64(seed)
+    raw = _pcg64_draws(_seed_sequence_state(seeds, constants), len(low), constants)
+    unit = (raw >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)  # next_double
+    unit = unit.reshape(len(low), population).T
+    return low + (high - low) * unit  # numpy's random_uniform: low + (high - low) * next_double
+
+
+# --- Simulators on numpy arrays ------------------------------------------------------------------
+
+
+_CPU = torch.device("cpu")
+
+
+class _ArrayEnv(PopulationEnv):
+    """A simulator on numpy arrays that holds its finished members itself: a step is one array
+    program for all members (gymnasium's float64 arithmetic, ~1 us a call on 128 members where a
+    torch call costs 5-10 us), with torch only at the boundary."""
+
+    def _as_numpy(self, actions: torch.Tensor) -> np.ndarray:
+        try:
+            return actions.numpy()
+        except (RuntimeError, TypeError):  # on an accelerator, or requiring grad
+            return actions.detach().cpu().numpy()
+
+    def _answer(self, obs: np.ndarray, reward: np.ndarray,
+                done: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Fresh numpy arrays -> tensors on the device; ``self.live`` from ``done``."""
+        self.live = self.population - int(np.count_nonzero(done))
+        obs, reward, done = torch.from_numpy(obs), torch.from_numpy(reward), torch.from_numpy(done)
+        if self.device != _CPU:
+            obs, reward, done = obs.to(self.device), reward.to(self.device), done.to(self.device)
+        self._obs, self._done = obs, done
+        return obs, reward, done
+
+
+class CartPole(_ArrayEnv):
+    """CartPole (gymnasium/envs/classic_control/cartpole.py) for a population, on numpy float64
+    arrays: observation (x, x_dot, theta, theta_dot), 2 actions (push left, push right), reward 1
+    per step; an episode terminates once |x| > 2.4 or |theta| > 12 degrees and is truncated after
+    ``max_steps`` (gymnasium's time limit of the task: CartPole-v1 500, :class:`CartPoleV0` 200).
+
+    Each step computes gymnasium's expressions (Euler integration) in its order and dtypes: the
+    state float64, the observation its float32 copy, so both equal gymnasium's to the bit.
+
+    Speed: a numpy call on P = 128 numbers costs ~1 us, nearly all of it call overhead, so a step
+    is as fast as it makes few calls. The quantities are the rows of one preallocated buffer,
+    ordered so that where gymnasium applies one operation to two (or four) quantities, they are
+    adjacent rows and one call on their flat view does them all (a 2-d call would cost more than
+    two 1-d ones); constants are arrays (a Python float costs a call ~1.5x); ~25 calls a step.
+    A finished member is held by a time step of 0, so its state stays its final one.
+    """
 
     name = "CartPole-v1"
     obs_dim, action_dim, discrete, action_bound = 4, 2, True, None
+    gravity, masscart, masspole, length, force_mag, tau = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
+    total_mass = masspole + masscart
+    polemass_length = masspole * length
+    theta_threshold_radians = 12 * 2 * math.pi / 360
+    x_threshold = 2.4
 
-    def __init__(self, population: int, device: torch.device | str = "cpu"):
+    def __init__(self, population: int, device: torch.device | str = "cpu",
+                 max_steps: int | None = None):
         super().__init__(population, device)
-        self.max_steps = gym.spec(self.name).max_episode_steps
-        self.vec = gym.make_vec(self.name, num_envs=population,
-                                vectorization_mode="vector_entry_point")
+        self.max_steps = max_steps or gym.spec(self.name).max_episode_steps
+        n = population
+        # Rows: x, theta, x_dot, theta_dot, x_acc, theta_acc (so Euler is one call: the first
+        # four plus dt times the four from x_dot on), gravity, cos, sin, temp, denominator, and
+        # gravity * sin, cos * temp.
+        b = self._buffer = np.zeros((13, n))
+        b[6] = self.gravity
+        flat = b.reshape(-1)
+        def rows(first: int, count: int = 1) -> np.ndarray:  # noqa: E306
+            return flat[first * n : (first + count) * n]
+
+        self._views = (
+            rows(0), rows(1), rows(2), rows(3), rows(4), rows(5), rows(7), rows(8), rows(9),
+            rows(10), rows(11), rows(12), rows(9, 2), rows(6, 2), rows(8, 2), rows(11, 2),
+            rows(0, 4), rows(2, 4), rows(0, 2))
+        self._velocity = np.empty(4 * n)
+        self._abs = np.empty(2 * n)
+        self._dt = np.full(4 * n, self.tau)  # per row of Euler's four; 0 for a finished member
+        self._reward = np.ones(n, dtype=np.float32)  # 1 for a member still running
+        self._t = 0
+        self._forces = np.array([-self.force_mag, self.force_mag])  # = sign(action - 0.5) * 10
+        # The constants as arrays, per row of the pair they act on
+        def pair(first: float, second: float) -> np.ndarray:  # noqa: E306
+            return np.repeat([first, second], n)
+
+        self._constants = (
+            pair(self.polemass_length, self.masspole), pair(self.total_mass, self.total_mass),
+            np.full(n, 4.0 / 3.0), np.full(n, self.length), np.full(n, self.polemass_length),
+            np.full(n, self.total_mass),
+            pair(self.x_threshold, self.theta_threshold_radians))
+        # obs[p] = (x, x_dot, theta, theta_dot) = rows (0, 2, 1, 3): a view of the buffer
+        self._obs_view = b[:4].reshape(2, 2, n).transpose(2, 1, 0)
+
+    def _observe(self) -> np.ndarray:
+        return self._obs_view.astype(np.float32, order="C").reshape(self.population, 4)
 
     def _reset(self, seed: int) -> torch.Tensor:
-        self.vec.reset(seed=seed)
-        # The vector env draws all members from one generator seeded once; redraw each member's
-        # start as CartPoleEnv.reset(seed=seed + p) does, so the seed convention is the same as
-        # for the other tasks. `state` is [4, P], float64.
-        state = np.stack([seeding.np_random(seed + p)[0].uniform(-0.05, 0.05, size=(4,))
-                          for p in range(self.population)], axis=1)
-        self.vec.unwrapped.state = state
-        return torch.from_numpy(state.T.astype(np.float32))
+        start = seeded_uniform(seed, self.population, [-0.05] * 4, [0.05] * 4)
+        self._buffer[[0, 2, 1, 3]] = start.T  # x, x_dot, theta, theta_dot
+        self._dt.fill(self.tau)
+        self._reward = np.ones(self.population, dtype=np.float32)
+        self._t = 0
+        return torch.from_numpy(self._observe())
 
-    def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        # The vector env resets a finished member on its next step (AutoresetMode.NEXT_STEP, its
-        # only mode); PopulationEnv.step masks those members, so the restart never shows.
-        actions = actions.detach().cpu().numpy().astype(np.int64)
-        obs, reward, terminated, truncated, _ = self.vec.step(actions)
-        return (torch.from_numpy(obs), torch.from_numpy(reward),
-                torch.from_numpy(terminated | truncated))
+    def _advance(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        (x, theta, x_dot, theta_dot, x_acc, theta_acc, cos, sin, temp, denominator, gravity_sin,
+         cos_temp, temp_denominator, gravity_cos, sin_temp, numerator, state, velocity,
+         position) = self._views
+        (polemass_length_masspole, total_mass2, four_thirds, length, polemass_length, total_mass,
+         thresholds) = self._constants
+        force = self._forces[self._as_numpy(actions)]
+        np.cos(theta, out=cos)
+        np.sin(theta, out=sin)
+        # temp = (force + polemass_length * theta_dot^2 * sin) / total_mass, and beside it the
+        # denominator's masspole * cos^2 / total_mass
+        np.square(theta_dot, out=temp)
+        np.square(cos, out=denominator)
+        np.multiply(polemass_length_masspole, temp_denominator, out=temp_denominator)
+        np.multiply(temp, sin, out=temp)
+        np.add(force, temp, out=temp)
+        np.divide(temp_denominator, total_mass2, out=temp_denominator)
+        # thetaacc = (gravity * sin - cos * temp) / (length * (4/3 - masspole cos^2 / total_mass))
+        np.subtract(four_thirds, denominator, out=denominator)
+        np.multiply(length, denominator, out=denominator)
+        np.multiply(gravity_cos, sin_temp, out=numerator)
+        np.subtract(gravity_sin, cos_temp, out=gravity_sin)
+        np.divide(gravity_sin, denominator, out=theta_acc)
+        # xacc = temp - polemass_length * thetaacc * cos / total_mass
+        np.multiply(polemass_length, theta_acc, out=x_acc)
+        np.multiply(x_acc, cos, out=x_acc)
+        np.divide(x_acc, total_mass, out=x_acc)
+        np.subtract(temp, x_acc, out=x_acc)
+        # Euler: (x, theta, x_dot, theta_dot) + tau * (x_dot, theta_dot, x_acc, theta_acc)
+        np.multiply(self._dt, velocity, out=self._velocity)
+        np.add(state, self._velocity, out=state)
+        self._t += 1
+        if self._t >= self.max_steps:
+            done = np.ones(self.population, dtype=bool)
+        else:  # |x| > 2.4 or |theta| > 12 degrees; a finished member's state stays beyond
+            beyond = np.greater(np.abs(position, out=self._abs), thresholds)
+            done = np.logical_or(beyond[: self.population], beyond[self.population :])
+        running = self.live
+        answer = self._answer(self._observe(), self._reward.copy(), done)
+        if self.live != running:  # members finished: hold them from the next step on
+            self._reward = np.logical_not(done).astype(np.float32)
+            self._dt = np.tile(np.where(done, 0.0, self.tau), 4)
+        return answer
 
-    def close(self) -> None:
-        self.vec.close()
+
+class CartPoleV0(CartPole):
+    """CartPole-v0: CartPole-v1's dynamics with episodes truncated after 200 steps (the paper's
+    reward range [0, 200]; gymnasium's CartPole-v0 spec)."""
+
+    name = "CartPole-v0"
 
 
-class Pendulum(PopulationEnv):
-    """Pendulum-v1 re-implemented in torch, batched; equal to gymnasium's ``PendulumEnv`` step for
-    step (gymnasium/envs/classic_control/pendulum.py, g = 10).
+class Pendulum(_ArrayEnv):
+    """Pendulum-v1 (gymnasium/envs/classic_control/pendulum.py, g = 10) for a population, on numpy
+    float64 arrays: observation ``[cos theta, sin theta, theta_dot]``, one torque action clipped to
+    [-2, 2], reward ``-(angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2)``, 200 steps
+    (truncation only).
 
-    Observation ``[cos theta, sin theta, theta_dot]``, one torque action clipped to [-2, 2], reward
-    ``-(angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2)``, 200 steps (truncation only).
-    The state is float64 and the torque float32, the dtypes gymnasium computes in, so the float32
-    observations agree to the last bit or two.
+    gymnasium's expressions in its order and dtypes (state float64, torque float32), so the
+    observations and rewards equal gymnasium's to the bit.
     """
 
     name = "Pendulum-v1"
@@ -185,40 +452,54 @@ class Pendulum(PopulationEnv):
     def __init__(self, population: int, device: torch.device | str = "cpu"):
         super().__init__(population, device)
         self.max_steps = gym.spec(self.name).max_episode_steps
-        self.state = torch.zeros(population, 2, dtype=torch.float64, device=self.device)
-        self.t = 0
+        # Rows: theta, then the observation (cos theta, sin theta, theta_dot), then scratch
+        self._buffer = np.zeros((6, population))
+        self._rows = tuple(self._buffer)
+        self._t = 0
 
-    def _observe(self) -> torch.Tensor:
-        th, thdot = self.state.unbind(1)
-        return torch.stack([th.cos(), th.sin(), thdot], dim=1).float()
+    def _observe(self) -> np.ndarray:
+        return self._buffer[1:4].T.astype(np.float32, order="C")
 
     def _reset(self, seed: int) -> torch.Tensor:
         # As PendulumEnv.reset: theta ~ U(-pi, pi), theta_dot ~ U(-1, 1) from np_random(seed + p).
         high = np.array([np.pi, 1.0])
-        state = np.stack([seeding.np_random(seed + p)[0].uniform(low=-high, high=high)
-                          for p in range(self.population)])
-        self.state = torch.from_numpy(state).to(self.device)
-        self.t = 0
-        return self._observe()
+        theta, cos, sin, theta_dot, _, _ = self._rows
+        theta[:], theta_dot[:] = seeded_uniform(seed, self.population, -high, high).T
+        np.cos(theta, out=cos)
+        np.sin(theta, out=sin)
+        self._t = 0
+        return torch.from_numpy(self._observe())
 
-    def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        th, thdot = self.state.unbind(1)
-        u = actions.to(self.device, torch.float32)[:, 0].clamp(-self.max_torque, self.max_torque)
-        # The torque terms stay float32 until added to float64, as numpy computes them.
-        costs = angle_normalize(th) ** 2 + 0.1 * thdot**2 + (0.001 * u**2).double()
-        torque = (3.0 / (self.mass * self.length**2) * u).double()
-        newthdot = thdot + (3 * self.g / (2 * self.length) * th.sin() + torque) * self.dt
-        newthdot = newthdot.clamp(-self.max_speed, self.max_speed)
-        newth = th + newthdot * self.dt
-        self.state = torch.stack([newth, newthdot], dim=1)
-        self.t += 1
-        ended = torch.full((self.population,), self.t >= self.max_steps, device=self.device)
-        return self._observe(), -costs, ended
-
-
-def angle_normalize(x: torch.Tensor) -> torch.Tensor:
-    """Angle into [-pi, pi) (torch.remainder, like numpy's %, takes the sign of the divisor)."""
-    return torch.remainder(x + math.pi, 2 * math.pi) - math.pi
+    def _advance(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        theta, cos, sin, theta_dot, a, b = self._rows
+        u = np.clip(self._as_numpy(actions)[:, 0].astype(np.float32, copy=False),
+                    -self.max_torque, self.max_torque)  # a new array
+        # costs = angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2 (the last float32)
+        np.add(theta, np.pi, out=a)
+        np.remainder(a, 2 * np.pi, out=a)
+        np.subtract(a, np.pi, out=a)
+        np.square(a, out=a)
+        np.square(theta_dot, out=b)
+        np.multiply(0.1, b, out=b)
+        np.add(a, b, out=a)
+        torque_cost = np.square(u)
+        np.multiply(0.001, torque_cost, out=torque_cost)
+        np.add(a, torque_cost, out=a)
+        reward = np.negative(a, dtype=np.float32)
+        # theta_dot + (3 g / (2 l) sin(theta) + 3 / (m l^2) u) dt, clipped; theta + theta_dot dt
+        np.multiply(3 * self.g / (2 * self.length), sin, out=a)
+        np.multiply(3.0 / (self.mass * self.length**2), u, out=u)
+        np.add(a, u, out=a)
+        np.multiply(a, self.dt, out=a)
+        np.add(theta_dot, a, out=theta_dot)
+        np.clip(theta_dot, -self.max_speed, self.max_speed, out=theta_dot)
+        np.multiply(theta_dot, self.dt, out=a)
+        np.add(theta, a, out=theta)
+        np.cos(theta, out=cos)
+        np.sin(theta, out=sin)
+        self._t += 1
+        done = np.full(self.population, self._t >= self.max_steps)
+        return self._answer(self._observe(), reward, done)
 
 
 class _FreezeWhenDone(gym.Wrapper):
@@ -284,7 +565,7 @@ class BipedalWalker(PopulationEnv):
 
 
 TASKS: dict[str, type[PopulationEnv]] = {
-    cls.name: cls for cls in (CartPole, Pendulum, BipedalWalker)
+    cls.name: cls for cls in (CartPoleV0, CartPole, Pendulum, BipedalWalker)
 }
 
 

@@ -78,8 +78,19 @@ class PopulationMLP(LayeredPopulation):
 
     def activations(self, params: torch.Tensor, inputs: torch.Tensor) -> list[torch.Tensor]:
         """Every layer's activity ``[P, N, width]``: the input, each hidden layer, the output."""
-        layers = self.unflatten(params)
-        h = inputs.expand(len(params), *inputs.shape[-2:]) if inputs.dim() == 2 else inputs
+        return self.layer_activations(self.unflatten(params), inputs)
+
+    def apply(self, layers: list[tuple[torch.Tensor, torch.Tensor]],
+              inputs: torch.Tensor) -> torch.Tensor:
+        """As calling the network, with its parameters already unflattened (:meth:`unflatten`):
+        for many calls with the same parameters."""
+        return self.layer_activations(layers, inputs)[-1]
+
+    def layer_activations(self, layers: list[tuple[torch.Tensor, torch.Tensor]],
+                          inputs: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`activations` of unflattened parameters."""
+        members = len(layers[0][0])
+        h = inputs.expand(members, *inputs.shape[-2:]) if inputs.dim() == 2 else inputs
         act = ACTIVATIONS[self.activation]
         out = [h]
         for k, (weight, bias) in enumerate(layers):

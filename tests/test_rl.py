@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -18,6 +20,14 @@ def test_settings_take_each_tasks_agent_and_refuse_unknown_tasks():
     assert rl.settings_for("quick", "BipedalWalker-v3", updates=3).updates == 3
     with pytest.raises(ValueError, match="CartPole-v1"):
         rl.settings_for("quick", "MountainCar-v0")
+
+
+def test_cartpole_v0_is_cartpole_v1_capped_at_200_steps():
+    v0, v1 = rl.settings_for("quick", "CartPole-v0"), rl.settings_for("quick", "CartPole-v1")
+    assert dataclasses.replace(v0, task="CartPole-v1") == v1  # same agent, scale and budget
+    assert rl.TASKS["CartPole-v0"]["solved"] == 195.0
+    assert v0.make_env(2).max_steps == 200 and v1.make_env(2).max_steps == 500
+    assert "CartPole-v0" not in rl.TABLE_S5_TASKS  # evolvable, but nothing shipped for it yet
 
 
 def test_tdca_network_emits_one_credit_per_agent_parameter():

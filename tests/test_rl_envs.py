@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium.utils import seeding
 
 from tdca_lib import rl_envs
 
@@ -60,8 +61,8 @@ def gym_rollout(task: str, seed: int, actions: torch.Tensor):
 
 
 def test_make_rejects_unknown_task_and_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown task 'Pong-v5'; valid: CartPole-v1, "
-                                         "Pendulum-v1, BipedalWalker-v3"):
+    with pytest.raises(ValueError, match="unknown task 'Pong-v5'; valid: CartPole-v0, "
+                                         "CartPole-v1, Pendulum-v1, BipedalWalker-v3"):
         rl_envs.make("Pong-v5", 4)
 
 
@@ -134,31 +135,73 @@ def test_same_seed_same_episodes_other_seed_others(task):
     assert torch.equal(shifted[0][:, 0], first[0][:, 1])
 
 
+@pytest.mark.parametrize("seed, population", [
+    (0, 40), (2**32 - 20, 40), (2**63 - 3, 6), (2**64 - 4, 4), (2**64 - 2, 5)])
+def test_seeded_uniform_equals_gymnasium_generators(seed, population):
+    """Member p's start, drawn for all members at once, is what gymnasium's generator seeded
+    with seed + p draws: seeds of one and two 32-bit words, and past uint64 (drawn one by one)."""
+    for low, high in [([-0.05] * 4, [0.05] * 4), ([-np.pi, -1.0], [np.pi, 1.0])]:
+        starts = rl_envs.seeded_uniform(seed, population, low, high)
+        reference = np.stack([seeding.np_random(seed + p)[0].uniform(np.array(low), high)
+                              for p in range(population)])
+        assert starts.shape == (population, len(low))
+        assert np.array_equal(starts, reference)
+
+
 def test_pendulum_equals_gymnasium_step_for_step():
-    """The batched torch Pendulum against gym.make('Pendulum-v1'), one per member seeded
-    ``seed + p``, for the full 200 steps with torques up to 1.5x beyond [-2, 2]."""
+    """The batched Pendulum against gym.make('Pendulum-v1'), one per member seeded ``seed + p``,
+    for the full 200 steps with torques up to 1.5x beyond [-2, 2]: equal to the bit."""
     env = rl_envs.make("Pendulum-v1", 5)
     actions = random_actions(env, env.max_steps, seed=3, scale=1.5)
     actions[:3, :, 0] = torch.tensor([2.0, -2.0, 0.0])[:, None]  # the clip's edges exactly
     assert (actions.abs() > env.max_torque).any()
     obs, rewards, dones = rollout(env, 10, actions)
     ref_obs, ref_rewards, ref_dones = gym_rollout("Pendulum-v1", 10, actions)
-    torch.testing.assert_close(obs, ref_obs)
-    torch.testing.assert_close(rewards, ref_rewards)
+    assert torch.equal(obs, ref_obs) and torch.equal(rewards, ref_rewards)
     assert torch.equal(dones, ref_dones)
     assert not dones[-2].any() and dones[-1].all()  # truncated on step 200, not before
 
 
-def test_cartpole_equals_gymnasium_members():
-    """Member p of the vector CartPole is gym.make('CartPole-v1') reset with seed + p,
-    including the hold after its episode ends (no autoreset shows through)."""
-    env = rl_envs.make("CartPole-v1", 6)
-    actions = random_actions(env, 150, seed=4)
+def balancing_actions(env: rl_envs.PopulationEnv, seed: int, steps: int,
+                      noise: float = 1.0) -> torch.Tensor:
+    """``[steps, P]`` actions of a noisy balancing controller played in ``env`` from ``seed``;
+    the noise grows with the member, so the first members balance until the time limit and the
+    last ones fall before."""
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.linspace(0.0, noise, env.population)
+    obs, actions = env.reset(seed), []
+    for _ in range(steps):
+        push = obs[:, 2] + 0.3 * obs[:, 3] + 0.01 * obs[:, 0] + 0.05 * obs[:, 1]
+        actions.append((push + noise * torch.randn(env.population, generator=gen) > 0).long())
+        obs, _, _ = env.step(actions[-1])
+    return torch.stack(actions)
+
+
+@pytest.mark.parametrize("task", ["CartPole-v0", "CartPole-v1"])
+@pytest.mark.parametrize("policy", ["random", "balancing"])
+def test_cartpole_equals_gymnasium_step_for_step(task, policy):
+    """Member p of the batched CartPole is gym.make(task) reset with seed + p, to the bit:
+    observations, rewards, terminations (random actions: the pole falls) and truncations at the
+    task's cap (200 or 500 steps: a controller balances), and the hold after an episode ends."""
+    env = rl_envs.make(task, 6)
+    steps = env.max_steps + 5
+    actions = (random_actions(env, steps, seed=4) if policy == "random"
+               else balancing_actions(env, 20, steps))
     obs, rewards, dones = rollout(env, 20, actions)
-    ref_obs, ref_rewards, ref_dones = gym_rollout("CartPole-v1", 20, actions)
-    assert dones[-1].all()  # every member's episode ended, and was held, within the 150 steps
-    torch.testing.assert_close(obs, ref_obs)
-    assert torch.equal(rewards, ref_rewards) and torch.equal(dones, ref_dones)
+    ref_obs, ref_rewards, ref_dones = gym_rollout(task, 20, actions)
+    assert torch.equal(obs, ref_obs) and torch.equal(rewards, ref_rewards)
+    assert torch.equal(dones, ref_dones)
+    returns = rewards.sum(0)
+    assert dones[-1].all() and (returns <= env.max_steps).all()
+    if policy == "balancing":  # some members truncated at the cap, others fell before
+        assert (returns == env.max_steps).any() and (returns < env.max_steps).any()
+
+
+def test_cartpole_cap_is_a_setting():
+    env = rl_envs.make("CartPole-v1", 2, max_steps=50)
+    assert env.max_steps == 50
+    obs, rewards, dones = rollout(env, 0, balancing_actions(env, 0, 60, noise=0.0))
+    assert rewards.sum(0).tolist() == [50.0, 50.0] and not dones[48].any() and dones[49].all()
 
 
 @pytest.mark.parametrize("vectorization", ["sync", "async"])
