@@ -13,6 +13,7 @@ value function: the TDCA network alone decides how the agent changes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -322,6 +323,20 @@ def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
     if successes:
         result["success"] = torch.stack(successes).mean(0)
     return result
+
+
+HORIZONS = (1, 2, 4)  # multiples of the evolved number of updates a network is judged at
+
+
+def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
+                    multiples: tuple[int, ...] = HORIZONS, eval_episodes: int = 10,
+                    split: str = "train") -> dict[int, dict[str, torch.Tensor]]:
+    """:func:`evaluate_tdca` after ``k x settings.updates`` updates for each ``k`` of
+    ``multiples``: does the TDCA network keep improving agents past the horizon it was evolved
+    for, or does it only know its own? Training is the same episode sequence at every horizon,
+    so a longer horizon continues the shorter one."""
+    return {k: evaluate_tdca(dataclasses.replace(settings, updates=k * settings.updates), beta,
+                             seeds, eval_episodes, split) for k in multiples}
 
 
 def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl") -> None:

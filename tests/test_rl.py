@@ -124,3 +124,15 @@ def test_untrained_agents_are_what_zero_credits_leave():
     beta = torch.zeros(1, rl.tdca_network(settings, env, agent).num_params)
     trained = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=2)["final"]
     assert torch.equal(rl.untrained_returns(settings, 2, eval_episodes=2), trained)
+
+
+def test_longer_horizons_continue_the_evolved_one():
+    settings = rl.settings_for("quick", "CartPole-v1", updates=2)
+    env = settings.make_env(1)
+    tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
+    beta = tdca.init(torch.Generator().manual_seed(0))[None]
+    result = rl.horizon_returns(settings, beta, seeds=2, multiples=(1, 2), eval_episodes=1)
+    assert set(result) == {1, 2}
+    assert result[1]["curve"].shape == (2, 2) and result[2]["curve"].shape == (4, 2)
+    # the first two updates of the longer run are the shorter run's
+    assert torch.equal(result[2]["curve"][:2], result[1]["curve"])
