@@ -35,8 +35,8 @@ from tdca_lib.device import resolve_device
 
 # (task, keyword arguments of rl_envs.make, label, largest population)
 CASES = [
-    ("CartPole-v0", {}, "numpy", None),
-    ("CartPole-v1", {}, "numpy", None),
+    ("CartPole-v0", {}, "numba", None),
+    ("CartPole-v1", {}, "numba", None),
     ("Pendulum-v1", {}, "numpy", None),
     ("BipedalWalker-v3", {"vectorization": "sync"}, "SyncVectorEnv", None),
     ("BipedalWalker-v3", {"vectorization": "async"}, "AsyncVectorEnv", 32),
