@@ -61,6 +61,8 @@ class PopulationEnv:
         max_steps: the time limit of an episode.
         device: where the returned tensors live.
         live: how many members are still running (0 before the first reset).
+        member_steps: steps simulated for running members since the env was made (a member
+            that is done costs none): the environment steps its agents consumed.
     """
 
     name: str
@@ -76,6 +78,7 @@ class PopulationEnv:
         self.population = population
         self.device = torch.device(device)
         self.live = 0
+        self.member_steps = 0
         self._obs: torch.Tensor | None = None
         self._done = torch.zeros(population, dtype=torch.bool, device=self.device)
 
@@ -112,6 +115,7 @@ class PopulationEnv:
             # Nothing left to simulate; answer without touching the simulator.
             reward = torch.zeros(self.population, device=self.device)
             return self._obs.clone(), reward, self._done.clone()
+        self.member_steps += self.live
         return self._advance(actions)
 
     def close(self) -> None:

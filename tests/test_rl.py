@@ -1,4 +1,3 @@
-import dataclasses
 
 import pytest
 import torch
@@ -18,16 +17,26 @@ def test_settings_take_each_tasks_agent_and_refuse_unknown_tasks():
     assert rl.settings_for("quick", "BipedalWalker-v3").updates == 10
     assert rl.settings_for("paper", "BipedalWalker-v3").updates == 200
     assert rl.settings_for("quick", "BipedalWalker-v3", updates=3).updates == 3
+    assert rl.settings_for("quick", "BipedalWalker-v3", updates=3).population == 16
     with pytest.raises(ValueError, match="CartPole-v1"):
         rl.settings_for("quick", "MountainCar-v0")
 
 
+def test_updates_pick_the_tasks_scale():
+    at_200, at_50 = rl.settings_for("quick", "Pendulum-v1"), rl.settings_for(
+        "quick", "Pendulum-v1", 50)
+    assert (at_200.updates, at_200.fitness_episodes) == (200, 2)  # the task's first entry
+    assert (at_50.updates, at_50.fitness_episodes, at_50.generations) == (50, 1, 600)
+    assert at_200.network_name() != at_50.network_name()
+    assert at_50.regenerate_command().endswith("--task Pendulum-v1 --updates 50")
+    assert rl.settings_for("paper", "Pendulum-v1", 50).updates == 50
+
+
 def test_cartpole_v0_is_cartpole_v1_capped_at_200_steps():
     v0, v1 = rl.settings_for("quick", "CartPole-v0"), rl.settings_for("quick", "CartPole-v1")
-    assert dataclasses.replace(v0, task="CartPole-v1") == v1  # same agent, scale and budget
+    assert (v0.agent_hidden, v0.reward_scale) == (v1.agent_hidden, v1.reward_scale)
     assert rl.TASKS["CartPole-v0"]["solved"] == 195.0
     assert v0.make_env(2).max_steps == 200 and v1.make_env(2).max_steps == 500
-    assert "CartPole-v0" not in rl.TABLE_S5_TASKS  # evolvable, but nothing shipped for it yet
 
 
 def test_tdca_network_emits_one_credit_per_agent_parameter():
@@ -136,3 +145,14 @@ def test_longer_horizons_continue_the_evolved_one():
     assert result[1]["curve"].shape == (2, 2) and result[2]["curve"].shape == (4, 2)
     # the first two updates of the longer run are the shorter run's
     assert torch.equal(result[2]["curve"][:2], result[1]["curve"])
+
+
+def test_env_steps_count_what_the_agents_consumed():
+    # CartPole pays 1 a step, so an agent's steps are the sum of its training returns
+    settings = rl.settings_for("quick", "CartPole-v1", updates=4, tdca_hidden=4)
+    env = settings.make_env(1)
+    beta = rl.tdca_network(settings, env, rl.agent_network(settings, env)).init(
+        torch.Generator().manual_seed(0))[None]
+    result = rl.evaluate_tdca(settings, beta, seeds=3, eval_episodes=1)
+    assert result["env_steps"].shape == (4,)
+    assert torch.allclose(result["env_steps"], result["curve"].cumsum(0).mean(1))

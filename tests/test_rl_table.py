@@ -1,0 +1,58 @@
+import torch
+
+from tdca_lib import paper, rl, rl_table
+from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
+
+
+def test_every_table_network_is_one_the_command_line_evolves():
+    for columns in rl_table.TDCA_ROWS.values():
+        for column, (task, updates) in columns.items():
+            assert updates in rl.SMALL_SCALE[task]
+            assert column in rl_table.RANGES
+            # a network is judged on its own task or the same dynamics under another cap
+            assert column.split("-")[0] == task.split("-")[0]
+    assert rl.settings_for("quick", "CartPole-v0").updates == 200  # the paper's horizon
+    assert all(updates == 200 for _, updates in rl_table.TDCA_ROWS[rl_table.PAPER_HORIZON]
+               .values())
+
+
+def fake_results():
+    """Two CartPole cells from made-up returns, the other networks missing."""
+    nets = {key: rl_table.Network(rl.settings_for("quick", *key), missing=f"{key[0]} missing")
+            for cells in rl_table.TDCA_ROWS.values() for key in cells.values()}
+    nets["CartPole-v0", 200] = rl_table.Network(rl.settings_for("quick", "CartPole-v0"),
+                                                torch.zeros(1, 3), generations=7)
+    result = {"final": torch.tensor([200.0, 200.0, 190.0, 200.0, 200.0]),
+              "untrained": torch.tensor([9.0, 10.0, 11.0, 9.0, 10.0]),
+              "curve": torch.ones(200, 5), "env_steps": torch.arange(1.0, 201.0)}
+    cells = {(rl_table.PAPER_HORIZON, "CartPole-v0"): result,
+             (rl_table.PAPER_HORIZON, "CartPole-v1"): result | {"final": torch.full((5,), 300.0)}}
+    runs = {key: "baseline runs not found" for key in rl_table.BASELINES}
+    return nets, cells, runs
+
+
+def test_table_puts_ours_beside_the_papers_and_says_what_is_missing():
+    nets, cells, runs = fake_results()
+    table = rl_table.table(nets, cells, runs).set_index("")
+    row = table.loc[rl_table.PAPER_HORIZON]
+    assert row["CartPole-v0: ours"].startswith("198.0 ± 4.5 (success; evolved on CartPole-v0, "
+                                               "200 updates, 7 generations, 5 agents)")
+    assert row["CartPole-v1: ours"].startswith("300.0 ± 0.0 (not solved;")  # 475 on v1
+    assert row["CartPole-v0: paper"] == paper.TABLE_S5["CartPole-v0"]["TDCA-net"]
+    assert row["CartPole-v1: paper"] == "-"  # the paper has no 500-step CartPole
+    assert row["Pendulum-v1: ours"] == "Pendulum-v1 missing"
+    assert table.loc["Untrained agent", "CartPole-v0: ours"].startswith("9.8 ± 0.8 (not solved")
+    assert table.loc["TD3", "Pendulum-v1: ours"] == "baseline runs not found"
+
+
+def test_claims_are_judged_where_there_are_numbers_and_left_open_where_not():
+    nets, cells, runs = fake_results()
+    claims = Claims()
+    rl_table.judge(claims, nets, cells, runs, longer={})
+    verdicts = claims.frame().set_index("claim")["verdict"]
+    assert verdicts[f"TDCA solves CartPole-v0 [0, 200] ({rl_table.PAPER_HORIZON}; Table S5)"] \
+        == SUPPORTED
+    assert verdicts[f"TDCA solves CartPole-v1 [0, 500] ({rl_table.PAPER_HORIZON}; Table S5)"] \
+        == NOT_SUPPORTED
+    assert verdicts[f"TDCA beats TD3 on Pendulum-v1 ({rl_table.PAPER_HORIZON}; Table S5)"] \
+        == NOT_TESTED
