@@ -65,8 +65,7 @@ class Network:
 
     def budget(self) -> str:
         s = self.settings
-        return (f"evolved on {s.task}, {s.updates} updates, {self.generations} generations, "
-                f"{s.seeds} agents")
+        return f"evolved on {s.task}, {s.updates} updates, {self.generations} generations"
 
 
 def networks(profile: str) -> dict[tuple[str, int], Network]:
@@ -128,7 +127,8 @@ def table(nets: dict, cells: dict, runs: dict) -> pd.DataFrame:
             if net.missing:
                 rows[row][column] = net.missing
                 continue
-            rows[row][column] = _cell(cells[row, column]["final"], column, net.budget())
+            rows[row][column] = _cell(cells[row, column]["final"], column,
+                                      f"{net.budget()}, {net.settings.seeds} agents")
             rows["Untrained agent"].setdefault(column, _cell(
                 cells[row, column]["untrained"], column, f"{net.settings.seeds} agents"))
     for (method, task), found in runs.items():
@@ -181,48 +181,61 @@ def horizons(nets: dict, multiples: tuple[int, ...] = (2, 4)) -> dict[tuple[str,
             for key, net in nets.items() if net.missing is None}
 
 
+def _judged_on(column: str) -> str:
+    """``CartPole-v0 [0, 200]``: the task, with its range where that is an interval."""
+    span = RANGES[column].split(" (")[0]
+    return f"{column} {span}" if span.startswith("[") else column
+
+
+def _gain(result: dict) -> tuple[float, float]:
+    """The trained agents' lead over the same agents untrained, and one standard error of the
+    untrained mean (a smaller lead is noise)."""
+    untrained = result["untrained"]
+    return ((result["final"].mean() - untrained.mean()).item(),
+            (untrained.std() / len(untrained) ** 0.5).item())
+
+
 def judge(claims: Claims, nets: dict, cells: dict, runs: dict, longer: dict) -> None:
     """The section's claims, each with its evidence and budget."""
     for row, columns in TDCA_ROWS.items():
-        for column, key in columns.items():
-            net = nets[key]
+        for column, (task, updates) in columns.items():
+            net, name = nets[task, updates], f"{_judged_on(column)} ({updates} updates"
             if (row, column) not in cells:
-                claims.judge(f"TDCA solves {column} {RANGES[column].split(' (')[0]} "
-                             f"({row}; Table S5)", None, net.missing)
+                claims.judge(f"TDCA solves {name}; Table S5)", None, net.missing)
                 continue
-            final, untrained = cells[row, column]["final"], cells[row, column]["untrained"]
-            solved = rl.TASKS[column]["solved"]
-            claims.judge(f"TDCA solves {column} {RANGES[column].split(' (')[0]} ({row}; "
-                         "Table S5)", bool(final.mean() >= solved),
+            final, solved = cells[row, column]["final"], rl.TASKS[column]["solved"]
+            claims.judge(f"TDCA solves {name}; Table S5)", bool(final.mean() >= solved),
                          f"final return {final.mean():.1f} vs threshold {solved:g}; "
-                         f"{net.budget()} (paper: 200 updates, 3000 generations)")
-            gain = (final.mean() - untrained.mean()).item()
-            noise = (untrained.std() / len(untrained) ** 0.5).item()  # one standard error
-            claims.judge(f"(ours) The {row} network improves {column} agents over the "
-                         "untrained ones", gain > noise,
+                         f"{net.budget()}, {net.settings.seeds} agents (paper: 200 updates, "
+                         "3000 generations)")
+            gain, noise = _gain(cells[row, column])
+            claims.judge(f"(ours) The TDCA network improves {column} agents over the untrained "
+                         f"ones ({net.budget()})", gain > noise,
                          f"final return gain {gain:+.1f} (same agents, same episodes); more "
                          f"than one standard error of the untrained mean ({noise:.1f}) counts")
     for (method, task), found in runs.items():
-        if method != "td3":
-            continue
-        for row in TDCA_ROWS:
-            if task not in TDCA_ROWS[row]:
-                continue
+        rows = [row for row in TDCA_ROWS if task in TDCA_ROWS[row]] if method == "td3" else []
+        for row in rows:
+            updates = TDCA_ROWS[row][task][1]
+            claim = f"TDCA beats TD3 on {task} ({updates} updates; Table S5)"
             if (row, task) not in cells or isinstance(found, str):
-                claims.judge(f"TDCA beats TD3 on {task} ({row}; Table S5)", None,
-                             found if isinstance(found, str) else nets[TDCA_ROWS[row][task]]
-                             .missing)
+                claims.judge(claim, None, found if isinstance(found, str)
+                             else nets[TDCA_ROWS[row][task]].missing)
                 continue
             ours, td3 = cells[row, task]["final"], torch.tensor([r.final for r in found])
             # one standard error of the difference of the two means: a smaller lead is noise
             noise = (ours.var() / len(ours) + td3.var() / len(td3)).sqrt().item()
             lead = (ours.mean() - td3.mean()).item()
+            gain, gain_noise = _gain(cells[row, task])
             steps = cells[row, task]["env_steps"][-1].item()
-            claims.judge(f"TDCA beats TD3 on {task} ({row}; Table S5)", lead > noise,
+            # A lead the untrained agents hold too is TD3's budget, not TDCA's training.
+            claims.judge(claim, lead > noise and gain > gain_noise,
                          f"final return TDCA {ours.mean():.1f} ({steps:.0f} env steps) vs TD3 "
                          f"{td3.mean():.1f} ({BASELINES[method, task]} env steps): lead "
-                         f"{lead:+.1f}; more than one standard error of the difference "
-                         f"({noise:.1f}) counts")
+                         f"{lead:+.1f}, more than one standard error of the difference "
+                         f"({noise:.1f}) counts; and only if the training added to the "
+                         f"untrained agents' {cells[row, task]['untrained'].mean():.1f} "
+                         f"(gain {gain:+.1f}, one standard error {gain_noise:.1f})")
     for (task, updates), by_horizon in longer.items():
         one = cells[next(row for row, cols in TDCA_ROWS.items()
                          if cols.get(task) == (task, updates)), task]["final"]

@@ -1,6 +1,8 @@
+import dataclasses
+
 import torch
 
-from tdca_lib import paper, rl, rl_table
+from tdca_lib import paper, rl, rl_baselines, rl_table
 from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
 
 
@@ -50,9 +52,22 @@ def test_claims_are_judged_where_there_are_numbers_and_left_open_where_not():
     claims = Claims()
     rl_table.judge(claims, nets, cells, runs, longer={})
     verdicts = claims.frame().set_index("claim")["verdict"]
-    assert verdicts[f"TDCA solves CartPole-v0 [0, 200] ({rl_table.PAPER_HORIZON}; Table S5)"] \
-        == SUPPORTED
-    assert verdicts[f"TDCA solves CartPole-v1 [0, 500] ({rl_table.PAPER_HORIZON}; Table S5)"] \
-        == NOT_SUPPORTED
-    assert verdicts[f"TDCA beats TD3 on Pendulum-v1 ({rl_table.PAPER_HORIZON}; Table S5)"] \
-        == NOT_TESTED
+    assert verdicts["TDCA solves CartPole-v0 [0, 200] (200 updates; Table S5)"] == SUPPORTED
+    assert verdicts["TDCA solves CartPole-v1 [0, 500] (200 updates; Table S5)"] == NOT_SUPPORTED
+    assert verdicts["TDCA beats TD3 on Pendulum-v1 (200 updates; Table S5)"] == NOT_TESTED
+    assert verdicts["TDCA solves BipedalWalker-v3 (10 updates; Table S5)"] == NOT_TESTED
+
+
+def test_a_lead_over_td3_the_untrained_agents_hold_too_is_not_tdcas():
+    nets, cells, _ = fake_results()
+    run = rl_baselines.BaselineRun("TD3", "Pendulum-v1", 0, [1], [-1500.0], -1500.0, 10)
+    runs = {key: [run, dataclasses.replace(run, final=-1400.0)] for key in rl_table.BASELINES}
+    pendulum = {"final": torch.tensor([-1000.0, -1010.0, -990.0, -1000.0, -1000.0]),
+                "curve": torch.ones(200, 5), "env_steps": torch.arange(1.0, 201.0)}
+    for untrained, verdict in ((-1300.0, SUPPORTED), (-1000.0, NOT_SUPPORTED)):
+        cells[rl_table.PAPER_HORIZON, "Pendulum-v1"] = pendulum | {
+            "untrained": untrained + torch.tensor([-10.0, 10.0, 0.0, 5.0, -5.0])}
+        claims = Claims()
+        rl_table.judge(claims, nets, cells, runs, longer={})
+        verdicts = claims.frame().set_index("claim")["verdict"]
+        assert verdicts["TDCA beats TD3 on Pendulum-v1 (200 updates; Table S5)"] == verdict
