@@ -123,9 +123,10 @@ def save_evolved(
     folder: Path | None = None,
     device: str = "cpu",
     replace: bool = False,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Write ``<name>.pt``, then its manifest ``<name>.json``, each atomically; return the
-    manifest.
+    manifest. ``command``: the command that makes this network again.
 
     A checkpoint that already holds this very network and log is left as it is (its manifest
     brought up to date if shipping was interrupted). One evolved for more generations is not
@@ -163,6 +164,8 @@ def save_evolved(
         "settings": settings,
         "versions": versions(),
         "device": device,  # where the run finished (a resumed run may have begun elsewhere)
+        "threads": torch.get_num_threads(),  # of the process that finished it, likewise
+        "command": command,
         "commit": current_commit(),
     })
     checksum = _checksum(center, log, manifest)

@@ -200,6 +200,6 @@ def evolve_or_load(
         manifest = save_evolved(
             f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
             settings=evolved_with, device=describe_device(pgpe.center.device),
-            replace=settings.replace_shipped,
+            replace=settings.replace_shipped, command=regenerate,
         )
     return center, log, manifest

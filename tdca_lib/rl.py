@@ -46,7 +46,7 @@ TASKS = {
 # where every member ties and PGPE learns nothing more. Pendulum-v1 at 200 updates rose from
 # -1420 to about -1000 in its first 60 generations and then held (~20-40 s a generation here).
 # The 50-update networks came first (1.3-1.5 s a generation); BipedalWalker-v3 episodes run up
-# to 1600 Box2D steps at ~8000 member-steps/s, so it runs smaller (35-70 s a generation).
+# to 1600 Box2D steps at ~8000 member-steps/s, so it runs smaller (70-200 s a generation here).
 SMALL_SCALE = {
     "CartPole-v0": {200: dict(fitness_episodes=2, generations=130)},
     "CartPole-v1": {50: dict(generations=600)},

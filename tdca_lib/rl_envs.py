@@ -326,7 +326,7 @@ _X_THRESHOLD = 2.4
 
 
 @numba.njit(cache=True, nogil=True)
-def _cartpole_step(state, finished, actions, truncate, obs, reward, done):  # pragma: no cover
+def _cartpole_step(state, finished, actions, truncate, obs, reward, done):
     """One step of every member: gymnasium's CartPole.step, expression for expression (Euler),
     on the float64 ``state [P, 4]``; a finished member keeps its state and gets reward 0. Writes
     the float32 ``obs``, ``reward`` and ``done`` (fresh arrays) and updates ``finished``.

@@ -166,9 +166,7 @@ def curves(cells: dict, runs: dict) -> plt.Figure:
                                 color=TDCA_COLOR, alpha=0.15, zorder=2)
                 ax.plot(steps, curve.mean(1), color=TDCA_COLOR, ls=styles[row], zorder=3,
                         label=f"{row} (mean of {curve.shape[1]} agents)")
-        title = RANGES[column].split(" (")[0]
-        ax.set(title=f"{column} {title}" if title.startswith("[") else column,
-               xlabel="environment steps", ylabel="episode return")
+        ax.set(title=_judged_on(column), xlabel="environment steps", ylabel="episode return")
         ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

@@ -32,6 +32,20 @@ def test_roundtrip_and_manifest(tmp_path):
     assert manifest["device"] == "cpu"  # where the run finished
 
 
+def test_manifest_says_how_the_network_was_made(tmp_path):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        manifest = save_evolved("net", torch.arange(5.0), LOG, experiment="test",
+                                profile="quick", settings=SETTINGS, folder=tmp_path,
+                                command="python -m tdca_lib.rl --task T")
+    finally:
+        torch.set_num_threads(threads)
+    assert manifest["command"] == "python -m tdca_lib.rl --task T"
+    assert manifest["threads"] == 1
+    assert load(tmp_path)[2] == manifest
+
+
 def test_saving_the_same_network_again_leaves_the_files_untouched(tmp_path):
     save(tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
