@@ -11,7 +11,9 @@ each evaluates its share of a generation, all take the same step, and rank 0 alo
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,15 @@ from tqdm import tqdm
 from .checkpoints import CheckpointError, load_evolved, save_evolved
 from .device import describe_device
 from .distributed import evaluate, is_main_process, sync_from_main
-from .files import FolderLocked, atomic_torch_save, locked, remove_stale_temporaries, runs_dir
+from .files import (
+    ROOT,
+    FolderLocked,
+    atomic_torch_save,
+    checkpoints_dir,
+    locked,
+    remove_stale_temporaries,
+    runs_dir,
+)
 from .pgpe import PGPE
 from .profiles import evolved_settings
 
@@ -51,14 +61,66 @@ class StateUnreadable(RuntimeError):
 RUN_ERRORS = (ResumeMismatch, StateUnreadable, FolderLocked, CheckpointError)
 
 
+# The one-line summaries of evolutions (resumed where, evolved how far, shipped where) go here
+# at INFO: an evolution command prints them, a notebook (no handler) does not.
+logger = logging.getLogger(__name__)
+
+
 def command(main: Callable[[], None]) -> int:
-    """Run an evolution command's ``main``: 0, or 1 with one ``error:`` line on stderr."""
+    """Run an evolution command's ``main``: 0, or 1 with one ``error:`` line on stderr. While it
+    runs, each evolution's summary (:func:`summary`) is printed on stdout."""
+    handler = logging.StreamHandler(sys.stdout)  # this call's stdout
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         main()
     except RUN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     return 0
+
+
+def duration(seconds: float) -> str:
+    """``"42.0 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def summary(name: str, log: list[dict[str, float]], elapsed: float, shipped: Path) -> str:
+    """One line on a finished evolution: its generations, the last generation's best member and
+    centre fitness, the best centre of the run, the time this call took, where it shipped."""
+    last = log[-1]
+    top = max(log, key=lambda row: row["center"])
+    where = shipped.relative_to(ROOT) if shipped.is_relative_to(ROOT) else shipped
+    return (f"evolved {name}: {len(log)} generations in {duration(elapsed)}; last generation: "
+            f"best member {last['best']:.4g}, centre {last['center']:.4g} (best centre "
+            f"{top['center']:.4g} at generation {top['generation']}); shipped {where}")
+
+
+class LogLines:
+    """A progress bar's stream for a log file (stderr redirected, not a notebook): each refresh
+    on a line of its own instead of carriage returns that overwrite it."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None)
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").rstrip("\n")
+        if text.strip():
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def _without_length(meta: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +183,7 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
             )
         pgpe.load_state_dict(state["pgpe"])
         log = state["log"]
+        logger.info(f"resuming {state_path} at generation {pgpe.generation} of {generations}")
         if pgpe.generation > generations:
             raise ResumeMismatch(
                 f"{state_path} is at generation {pgpe.generation}, past the {generations} asked "
@@ -133,9 +196,12 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
             atomic_torch_save(state, state_path)
 
     log = sync_from_main(pgpe, log)  # under torchrun, every rank continues rank 0's run
-    # mininterval: a notebook keeps every refresh of the bar in its saved output
+    # mininterval: a notebook keeps every refresh of the bar in its saved output; a log file
+    # (neither a terminal nor a notebook kernel's stream) gets one line a minute at most
+    lines = not (sys.stderr.isatty() or type(sys.stderr).__module__.startswith("ipykernel"))
     with tqdm(total=generations, initial=pgpe.generation, desc=desc,
-              disable=not progress or not is_main_process(), mininterval=3) as bar:
+              disable=not progress or not is_main_process(), mininterval=60 if lines else 3,
+              file=LogLines(sys.stderr) if lines else None) as bar:
         while pgpe.generation < generations:
             members = pgpe.ask()
             # The centre rides along in the same batch: one evaluation, and its fitness is logged.
@@ -185,6 +251,7 @@ def evolve_or_load(
     # owns the folder and ships.
     with locked(run_dir) if is_main_process() else contextlib.nullcontext():
         pgpe = make_pgpe()
+        started = time.perf_counter()
         log = evolve(
             fitness,
             pgpe,
@@ -202,4 +269,6 @@ def evolve_or_load(
             settings=evolved_with, device=describe_device(pgpe.center.device),
             replace=settings.replace_shipped, command=regenerate,
         )
+        logger.info(summary(f"{name}-{profile}", log, time.perf_counter() - started,
+                          checkpoints_dir() / f"{name}-{profile}.pt"))
     return center, log, manifest

@@ -64,6 +64,30 @@ def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Ten
     return quiver
 
 
+def exploration(fig, result: dict):
+    """Notebook 01's explorer (:meth:`tdca_lib.explore.Explorer.run`'s ``result``): both paths
+    on the landscape's contour, then BP's and TDCA's update fields, the star its global
+    minimum, the red circle its local one."""
+    landscape, extent = result["landscape"], result["extent"]
+    axes = fig.subplots(1, 3)
+    paths = {"BP": (result["bp"], BP_COLOR), "TDCA": (result["tdca"], TDCA_COLOR)}
+    paths_on_contour(axes[0], landscape, extent, paths)
+    for ax in axes:
+        ax.plot(*landscape.global_minimum, marker="*", ms=12, color="gold", mec="k", ls="")
+    ends = ", ".join(f"{label} f = {landscape(path[-1]):.3f}"
+                     for label, (path, _) in paths.items())
+    axes[0].set_title(f"{result['title']}: {len(result['bp']) - 1} steps\nends: {ends}",
+                      fontsize=9)
+    for ax, label, field, color in ((axes[1], "BP", result["bp_field"], BP_COLOR),
+                                    (axes[2], f"TDCA ({result['task']})", result["tdca_field"],
+                                     TDCA_COLOR)):
+        ax.set_title(f"{label} update field", fontsize=9)
+        quiver = update_field(ax, landscape, extent, result["points"], field, color,
+                              landscape.local_minimum)
+    fig.colorbar(quiver, ax=axes[1:], label="log10 |update|")
+    return axes
+
+
 def evolution_curve(ax, log: list[dict[str, float]], label: str, color: str):
     generation = [row["generation"] for row in log]
     ax.plot(generation, [row["center"] for row in log], color=color, label=f"{label}: centre")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .device import DEVICES
 from .files import ROOT, atomic_write_text, checkpoints_dir, figures_dir
+from .outer_loop import duration
 from .output import read_manifest
 from .profiles import DEFAULT_PROFILE, PROFILE_NAMES
 
@@ -56,20 +57,65 @@ def select(only: str | None) -> list[Path]:
     return [nb for nb in notebooks if any(nb.name.startswith(p) for p in prefixes)]
 
 
+HEADLESS = {"interactive": False}  # set where a notebook declares it: static figures, no widgets
+
+
 def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | None:
-    """Run one notebook; return None on success, else what failed (notebook, cell, error)."""
+    """Run one notebook, one line a code cell as it finishes (see :class:`CellProgress`);
+    return None on success, else what failed (notebook, cell, error)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    declared = papermill.inspect_notebook(notebook)
+    parameters = {"profile": profile, "device": device}
+    parameters |= {k: v for k, v in HEADLESS.items() if k in declared}
     try:
         papermill.execute_notebook(
-            notebook, executed, parameters={"profile": profile, "device": device},
-            kernel_name="python3", cwd=notebook.parent, progress_bar=False,
+            notebook, executed, parameters=parameters, kernel_name="python3",
+            cwd=notebook.parent, progress_bar=False, **CellProgress(notebook).hooks(),
         )
     except PapermillExecutionError as err:
         cell = source_cell(notebook, err.source)
         return f"{notebook.name}: {cell} raised {err.ename}: {err.evalue}"
     return None
+
+
+class CellProgress:
+    """Prints each code cell of ``notebook`` as papermill runs it: its number as the source
+    notebook counts it (every cell from 1, papermill's injected parameters not counted), its
+    first line, then, when it ends, its time; one finished line a cell, so a log file reads as
+    well as a terminal. ``hooks()`` are nbclient's cell hooks, which papermill hands on."""
+
+    def __init__(self, notebook: Path, out=None):
+        import nbformat
+
+        self.cells = len(nbformat.read(notebook, as_version=4).cells)
+        self.out = out
+        self.injected = 0  # 1 once papermill's injected cell has gone by
+        self.started = 0.0
+
+    def hooks(self) -> dict:
+        return {"on_cell_execute": self.execute, "on_cell_executed": self.executed}
+
+    def _print(self, text: str, end: str = "\n") -> None:
+        print(text, end=end, flush=True, file=self.out or sys.stdout)
+
+    def execute(self, cell, cell_index: int) -> None:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            self.injected = 1
+            return
+        first = next((line.strip() for line in cell.source.splitlines()
+                      if line.strip() and not line.startswith("# NBVAL")), "")
+        self._print(f"  cell {cell_index + 1 - self.injected:>2}/{self.cells}  "
+                    f"{first[:70]:70s}", end="")
+        self.started = time.perf_counter()
+
+    def executed(self, cell, cell_index: int, execute_reply: dict) -> None:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            return
+        failed = execute_reply.get("content", {}).get("status") == "error"
+        self._print(f" {duration(time.perf_counter() - self.started):>10}"
+                    f"{'  FAILED' if failed else ''}")
 
 
 def source_cell(notebook: Path, source: str) -> str:
@@ -212,19 +258,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, executed_root: Path, committed: Path) -> int:
     failures = []
-    for notebook in select(args.only):
+    notebooks = select(args.only)
+    began = time.perf_counter()
+    for number, notebook in enumerate(notebooks, 1):
         executed = executed_root / args.profile / notebook.name
         executed.parent.mkdir(parents=True, exist_ok=True)
-        print(f"running {notebook.name} (profile {args.profile}, {args.threads} threads) ...",
-              flush=True)
+        print(f"[{number}/{len(notebooks)}] running {notebook.name} (profile {args.profile}, "
+              f"{args.threads} threads) ...", flush=True)
         start = time.perf_counter()
         failure = execute(notebook, args.profile, args.device, executed)
-        print(f"  {'FAILED' if failure else 'done'} in {time.perf_counter() - start:.0f} s "
-              f"-> {executed.relative_to(ROOT) if executed.is_relative_to(ROOT) else executed}")
+        print(f"  {'FAILED' if failure else 'done'} in {duration(time.perf_counter() - start)} "
+              f"-> {executed.relative_to(ROOT) if executed.is_relative_to(ROOT) else executed}",
+              flush=True)
         if failure:
             failures.append(failure)
         elif args.update_notebooks:
             store_outputs(executed, notebook)
+    print(f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)} in "
+          f"{duration(time.perf_counter() - began)}, {len(failures)} failed", flush=True)
     # Every notebook failure is told before anything else can go wrong.
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)

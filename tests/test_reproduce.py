@@ -48,6 +48,49 @@ def test_runs_notebooks_with_the_profile_and_names_the_failing_cell(notebooks, c
 
 
 @pytest.mark.slow
+def test_each_cell_and_notebook_is_reported_with_its_time(notebooks, capsys):
+    assert reproduce.main(["--profile", "smoke"]) == 1
+    out = capsys.readouterr().out
+    assert "\r" not in out  # one finished line each: a log file reads as well as a terminal
+    lines = out.splitlines()
+    assert lines[0].startswith("[1/2] running 01_fine.ipynb (profile smoke, 2 threads)")
+    # numbered as the source counts its cells, the parameters cell first, the injected one not
+    assert re.fullmatch(r"  cell  1/2  profile = \"quick\" +\d+\.\d s", lines[1])
+    assert re.fullmatch(r"  cell  2/2  print\('profile is', profile\) +\d+\.\d s", lines[2])
+    assert lines[3].startswith("  done in ") and "01_fine.ipynb" in lines[3]
+    assert lines[4].startswith("[2/2] running 02_broken.ipynb")
+    assert re.fullmatch(r"  cell  3/3  raise ValueError.* +\d+\.\d s  FAILED", lines[7])
+    assert lines[8].startswith("  FAILED in ")
+    assert re.fullmatch(r"2 notebooks in \d+\.\d s, 1 failed", lines[9])
+
+
+def test_durations_read_in_seconds_minutes_and_hours():
+    assert [reproduce.duration(s) for s in (4.25, 185, 3725)] == [
+        "4.2 s", "3 min 05 s", "1 h 02 min"]
+
+
+WIDGETS = """
+print("interactive is", interactive)
+"""
+
+
+@pytest.mark.slow
+def test_a_notebook_that_declares_interactive_runs_headless(notebooks):
+    path = notebooks / "notebooks" / "03_widgets.ipynb"
+    write_notebook(path, WIDGETS)
+    nb = nbformat.read(path, 4)
+    nb.cells[0].source += "\ninteractive = True"
+    nbformat.write(nb, path)
+    assert reproduce.main(["--profile", "smoke", "--only", "01,03"]) == 0
+    executed = nbformat.read(notebooks / "executed" / "smoke" / "03_widgets.ipynb", 4)
+    assert "interactive is False" in executed.cells[-1].outputs[0]["text"]
+    # the others are not handed a parameter they do not declare
+    executed = nbformat.read(notebooks / "executed" / "smoke" / "01_fine.ipynb", 4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.tags]
+    assert "interactive" not in injected[0].source
+
+
+@pytest.mark.slow
 def test_only_selects_notebooks_and_keeps_sources_clean(notebooks):
     source = (notebooks / "notebooks" / "01_fine.ipynb").read_text()
     assert reproduce.main(["--profile", "smoke", "--only", "01"]) == 0

@@ -80,6 +80,7 @@ def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, 
     assert "--replace-shipped" in err
     assert files(scratch / "checkpoints") == before
     assert command(lambda: supervised.main([*tiny, "generations=2", "--replace-shipped"])) == 0
+    assert f"evolved {MNIST}: 2 generations in " in capsys.readouterr().out  # its summary
     shipped = supervised.load_evolved(MNIST, expect={}, regenerate="")
     assert shipped[2]["generations"] == 2
 
@@ -154,3 +155,38 @@ def test_a_run_error_is_one_line_and_exit_status_1(tmp_path, capsys):
     assert command(fails) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and time.time() - started < 60
+
+
+def test_an_evolution_command_ends_with_a_one_line_summary(scratch, capsys):
+    from tdca_lib import gaussian
+
+    settings = gaussian.PROFILES.get("quick", generations=3, population=4, train_grid=2, steps=2,
+                                     checkpoint_every=1)
+    assert command(lambda: gaussian.evolved_tdca(settings, "quick")) == 0
+    out = capsys.readouterr().out.splitlines()
+    [line] = [line for line in out if line.startswith("evolved ")]
+    shipped = scratch / "checkpoints" / "gaussian-quick.pt"
+    assert line.startswith("evolved gaussian-quick: 3 generations in ")
+    assert "; last generation: best member " in line and ", centre " in line
+    assert "(best centre " in line and line.endswith(f"; shipped {shipped}")
+    assert shipped.exists()
+    # extended: it says where it resumed
+    longer = gaussian.PROFILES.get("quick", generations=5, population=4, train_grid=2, steps=2,
+                                   checkpoint_every=1)
+    assert command(lambda: gaussian.evolved_tdca(longer, "quick")) == 0
+    out = capsys.readouterr().out
+    assert "resuming " in out and "at generation 3 of 5" in out
+    assert "evolved gaussian-quick: 5 generations in " in out
+    # a notebook (no command around it) prints no summary
+    gaussian.evolved_tdca(longer, "quick")
+    assert "evolved" not in capsys.readouterr().out
+
+
+def test_progress_in_a_log_file_is_one_line_a_refresh_with_an_eta(tmp_path, capsys):
+    pgpe = PGPE(torch.ones(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
+    evolve(sphere, pgpe, 3, desc="sphere")  # stderr captured: not a terminal
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("sphere: 100%") and "3/3 [" in last and "<00:00" in last  # ETA
+    assert "best=" in last and "center=" in last
