@@ -1,17 +1,18 @@
 # Two entry points for a fresh machine: `make figures` and `make test`. Both create (or reuse)
-# the virtual environment .venv from pyproject.toml first.
+# the virtual environment .venv from pyproject.toml first. `make book` builds the companion book.
 PYTHON ?= python3
 PROFILE ?= quick
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BOOK := build/book
 
-.PHONY: setup data figures test lint bench
+.PHONY: setup data figures test lint bench book
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,book]'
 	touch $(STAMP)
 
 setup: $(STAMP) data
@@ -27,7 +28,15 @@ test: setup lint
 		$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
 
 lint: setup
-	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks
+	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks book
+
+# The companion book: the committed notebooks with their saved outputs (never re-run), the
+# gallery and the README as a static site in build/book/html/ (Sphinx + myst-nb, book/conf.py).
+# Warnings are errors: a broken link or figure fails the build.
+book: $(STAMP)
+	rm -rf $(BOOK) && mkdir -p $(BOOK)/src
+	cp -r book/index.md README.md notebooks figures $(BOOK)/src/
+	$(VENV)/bin/sphinx-build -q -W --keep-going -c book -b html $(BOOK)/src $(BOOK)/html
 
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
