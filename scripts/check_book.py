@@ -1,5 +1,6 @@
-"""Check the built companion book in headless Chromium: pages load, figures load, math is
-typeset, tables are present, and nothing is fetched from a network.
+"""Check the built companion book in headless Chromium: the landing page, notebooks 01 and 02
+and the gallery load, their figures load, their math is typeset, their tables are present, no
+stderr output shows, and nothing is fetched from a network.
 
     python scripts/check_book.py [--site build/book/html] [--out build/book-check]
 
@@ -53,6 +54,7 @@ PAGES = [
          texts=["| claim", "| verdict", "TDCA reaches the global minimum", "TDCA ends at"],
          absent=["evolving gaussian", "it/s]"]),  # its saved tqdm progress bars
     Page("notebooks/02_supervised.html", "02 ·", min_images=4, min_math=0, min_tables=4),
+    Page("figures/README.html", "Figures and tables", min_images=16, min_math=0, min_tables=10),
 ]
 
 # Runs in the page once it has loaded: waits for MathJax's first typesetting and for every image
