@@ -1,17 +1,18 @@
 # Two entry points for a fresh machine: `make figures` and `make test`. Both create (or reuse)
-# the virtual environment .venv from pyproject.toml first.
+# the virtual environment .venv from pyproject.toml first. `make book` builds the companion book.
 PYTHON ?= python3
 PROFILE ?= quick
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BOOK := build/book
 
-.PHONY: setup data figures test lint bench
+.PHONY: setup data figures test lint bench book book-check chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,book]'
 	touch $(STAMP)
 
 setup: $(STAMP) data
@@ -22,12 +23,34 @@ figures: setup
 
 # Lint, unit tests, and the notebooks under the smoke profile, their checked outputs compared
 # by nbval with the committed ones. Figures go to build/, never over the committed figures/.
-test: setup lint
+# The companion book is built and checked in a browser first (about a minute).
+test: setup lint book-check
 	TDCA_PROFILE=smoke TDCA_FIGURES_DIR=$(CURDIR)/build/test-figures \
 		$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env
 
 lint: setup
-	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks
+	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks scripts book
+
+# The companion book: the committed notebooks with their saved outputs (never re-run), the
+# gallery and the README as a static site in build/book/html/ (Sphinx + myst-nb, book/conf.py).
+# Warnings are errors: a broken link or figure fails the build.
+book: $(STAMP)
+	rm -rf $(BOOK) && mkdir -p $(BOOK)/src
+	cp -r book/index.md README.md notebooks figures $(BOOK)/src/
+	$(VENV)/bin/sphinx-build -q -W --keep-going -c book -b html $(BOOK)/src $(BOOK)/html
+
+# Open the book in headless Chromium and check its pages; screenshots in build/book-check/.
+book-check: book chromium
+	$(PY) scripts/check_book.py --site $(BOOK)/html --out build/book-check
+
+# Debian's Chromium for book-check, installed when missing and this is root with apt-get.
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
+			|| echo "note: could not install chromium"; \
+		else echo "note: no chromium; install it with: apt-get install -y chromium"; fi; \
+	fi
 
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
