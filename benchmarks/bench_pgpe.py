@@ -18,7 +18,7 @@ import torch
 from common import count_flops, describe, matmul_gflops, timed
 
 from tdca_lib import gaussian, supervised
-from tdca_lib.device import resolve_device
+from tdca_lib.device import keep_freed_memory, resolve_device
 from tdca_lib.inner_loop import tdca_direction, train
 from tdca_lib.pgpe import PGPE
 
@@ -64,6 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     print(describe(device))
+    print(f"malloc keeps freed memory (as the evolution runs): {keep_freed_memory()}")
     print(f"Gaussian task (quick profile): {gaussian_generations_per_second(device):.1f} "
           "generations/s")
     peak = matmul_gflops(device, args.repeats)

@@ -7,6 +7,11 @@ population of TDCA-trained 784-100-10 networks, counts their matmul FLOPs, and e
 PGPE generation (population + centre, every step) and the `paper` profile's wall time
 (5000 generations, population 128). The CPU estimate is measured here; the GPU one assumes a
 sustained rate (--gpu-tflops, our assumption, not a measurement) unless run on a GPU.
+
+Each step's rate is its matmul FLOPs over its best wall time of --repeats, as a share of the
+same run's best rate on one 4096x4096 float32 matmul, all with torch's threads as printed on the
+first line (``torch.get_num_threads()``; set OMP_NUM_THREADS to change them). On a shared
+machine other processes slow both; rerun and compare runs, not single numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from bench_pgpe import inner_step
 from common import count_flops, describe, matmul_gflops, timed
 
 from tdca_lib import supervised
-from tdca_lib.device import resolve_device
+from tdca_lib.device import keep_freed_memory, resolve_device
 
 SETTINGS = ((20, 1000), (50, 10000), (150, 60000))
 
@@ -28,10 +33,15 @@ def main() -> None:
     parser.add_argument("--gpu-tflops", type=float, default=30.0)
     parser.add_argument("--population", type=int, default=8,
                         help="members timed (the estimate scales it to the profiles' sizes)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls, the best counts")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (the evolution runs keep freed memory)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     print(describe(device))
-    peak = matmul_gflops(device, 3)
+    kept = not args.default_malloc and keep_freed_memory()
+    print(f"malloc keeps freed memory (as the evolution runs): {kept}")
+    peak = matmul_gflops(device, args.repeats)
     print(f"float32 matmul 4096x4096: {peak:.1f} GFLOP/s")
     for profile in ("quick", "paper"):
         s = supervised.PROFILES.get(profile)
@@ -39,7 +49,7 @@ def main() -> None:
     paper = supervised.PROFILES.get("paper")
     for steps, samples in SETTINGS:
         step, _ = inner_step(args.population, samples, device)
-        seconds = timed(step, device, 2)
+        seconds = timed(step, device, args.repeats)
         flops = count_flops(step)
         rate = flops / seconds / 1e9
         members = paper.population + 1  # the centre rides along

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .tdca_network import ACTIVATIONS, LayeredPopulation, PopulationMLP
+from .tdca_network import ACTIVATIONS, LayeredPopulation, PopulationMLP, is_shared
 
 DEEP_FC_HIDDEN = (100, 100, 100, 100)  # Table 2's Deep FC: four hidden layers of 100
 
@@ -23,12 +23,6 @@ DEEP_FC_HIDDEN = (100, 100, 100, 100)  # Table 2's Deep FC: four hidden layers o
 def deep_fc(features: int, classes: int = 10, activation: str = "tanh") -> PopulationMLP:
     """The Deep FC network ``features-100-100-100-100-classes``."""
     return PopulationMLP([features, *DEEP_FC_HIDDEN, classes], activation)
-
-
-def is_shared(inputs: torch.Tensor) -> bool:
-    """Whether ``inputs`` is one batch for every member: ``[N, F]``, or ``[P, N, F]`` expanded
-    from it (stride 0 over members, as ``PopulationMLP.activations`` passes the input on)."""
-    return inputs.dim() == 2 or (inputs.dim() == 3 and inputs.stride(0) == 0)
 
 
 class PopulationCNN(LayeredPopulation):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
 import torch
 
@@ -33,3 +35,22 @@ def describe_device(device: torch.device | str) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return device.type
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse rather than hand it back to the system.
+
+    An inner step frees and allocates tens of MB of temporaries; by default glibc returns the
+    freed top of its heap (and maps large blocks afresh), so the next step touches new pages,
+    one page fault per 4 KB: on our 2-core VM about 5 ms of CPU a 1000-sample step of 8
+    members, against ~0.3 ms with this. Process-wide (memory stays reserved at its peak); for
+    the CPU evolution runs and benchmarks, which call it. Returns whether it took effect (glibc
+    only; elsewhere it does nothing)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    trim_threshold, mmap_threshold = -1, -3  # glibc's M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    return bool(mallopt(trim_threshold, 1 << 30)) and bool(mallopt(mmap_threshold, 1 << 25))

@@ -267,8 +267,9 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "a
     """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
     record in its manifest how well it trains fresh zero-initialised networks (the seeds the
     notebooks use too)."""
-    from .device import resolve_device
+    from .device import keep_freed_memory, resolve_device
 
+    keep_freed_memory()  # thousands of inner steps: reuse freed memory (see its docstring)
     datasets = load_datasets(settings)
     for dataset in datasets:
         print(dataset.describe())

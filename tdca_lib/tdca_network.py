@@ -14,6 +14,37 @@ import torch
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
 
+def is_shared(inputs: torch.Tensor) -> bool:
+    """Whether ``inputs`` is one batch for every member: ``[N, F]``, or ``[P, N, F]`` expanded
+    from it (stride 0 over members, as ``PopulationMLP.activations`` passes the input on)."""
+    return inputs.dim() == 2 or (inputs.dim() == 3 and inputs.stride(0) == 0)
+
+
+def shared_linear(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Every member's layer on the same ``inputs [N, in]`` as one matrix product: ``weight
+    [P, in, out]`` side by side as ``[in, P * out]`` (a copy of the weights, not of the inputs),
+    ``bias [P, 1, out]``. Returns ``[P, N, out]``, a view of an ``[N, P, out]`` tensor.
+
+    The same products and sums as ``baddbmm(bias, inputs.expand(P, N, in), weight)``, but one
+    wide matmul runs near the CPU's peak rate where P narrow ones over a stride-0 batch do not.
+    """
+    members, fan_in, fan_out = weight.shape
+    side_by_side = weight.transpose(0, 1).reshape(fan_in, members * fan_out)
+    out = torch.addmm(bias.reshape(1, members * fan_out), inputs, side_by_side)
+    return out.view(len(inputs), members, fan_out).transpose(0, 1)
+
+
+def feature_major_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``baddbmm(bias, h, weight)`` for ``h [P, N, in]``, ``weight [P, in, out]``: ``[P, N, out]``.
+    With more samples than outputs it is computed as ``weight^T @ h^T`` and returned as a view
+    of a ``[P, out, N]`` tensor: a matmul whose rows are as narrow as a 10-class output runs
+    several times slower on a CPU than its transpose, with the same products and sums."""
+    if h.shape[1] <= weight.shape[2]:
+        return torch.baddbmm(bias, h, weight)
+    return torch.baddbmm(bias.transpose(1, 2), weight.transpose(1, 2), h.transpose(1, 2)
+                         ).transpose(1, 2)
+
+
 class LayeredPopulation:
     """Parameters laid out layer by layer as (weight ``[fan_in, fan_out]``, bias ``[fan_out]``)
     for each of ``self.layer_shapes``, a population of them as one flat ``[P, D]`` tensor.
@@ -77,7 +108,11 @@ class PopulationMLP(LayeredPopulation):
         return self.activations(params, inputs)[-1]
 
     def activations(self, params: torch.Tensor, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """Every layer's activity ``[P, N, width]``: the input, each hidden layer, the output."""
+        """Every layer's activity ``[P, N, width]``: the input, each hidden layer, the output.
+
+        Shared inputs ``[N, in]`` (the supervised bottom-up networks) take the fastest layout
+        layer by layer (:func:`shared_linear`, then :func:`feature_major_linear`), so the
+        activities may be non-contiguous views; per-member inputs one ``baddbmm`` a layer."""
         return self.layer_activations(self.unflatten(params), inputs)
 
     def apply(self, layers: list[tuple[torch.Tensor, torch.Tensor]],
@@ -94,7 +129,12 @@ class PopulationMLP(LayeredPopulation):
         act = ACTIVATIONS[self.activation]
         out = [h]
         for k, (weight, bias) in enumerate(layers):
-            h = torch.baddbmm(bias, h, weight)
+            if inputs.dim() == 3:
+                h = torch.baddbmm(bias, h, weight)
+            elif k == 0:  # the same inputs for everyone: one wide matmul
+                h = shared_linear(inputs, weight, bias)
+            else:
+                h = feature_major_linear(h, weight, bias)
             if k < len(layers) - 1:
                 h = act(h)
             out.append(h)
