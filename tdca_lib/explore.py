@@ -1,5 +1,7 @@
-"""Notebook 01's explorer: BP's and the TDCA network's trajectories and update fields from a
-start, number of steps, step size, landscape and task id of the reader's choosing.
+"""The notebooks' explorers. Notebook 01's: BP's and the TDCA network's trajectories and update
+fields from a start, number of steps, step size, landscape and task id of the reader's choosing.
+Notebook 02's (:class:`InnerSteps`): the inner steps of a network the TDCA network trains, and the
+credits it emits for one sample at each.
 
 :meth:`Explorer.figure` is the update function: it takes the widget's values and returns a
 matplotlib figure (no pyplot state, so a redraw leaks nothing and shows once).
@@ -9,14 +11,16 @@ draws one static figure with the defaults.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
 from matplotlib.figure import Figure
 
-from . import gaussian, plots
+from . import data, gaussian, plots, supervised
 from .gaussian import GaussianSettings, GaussianTDCA, Landscape
+from .supervised import SupervisedSettings
 
 # The landscapes a reader can switch between: the evolved ones and two of the probes'.
 LANDSCAPES: dict[str, tuple[str, Landscape]] = {
@@ -122,3 +126,89 @@ def check(start_x: float, start_y: float, steps: int, lr: float, landscape: str,
         raise ValueError(f"landscape={landscape!r} is not one of {', '.join(LANDSCAPES)}")
     if isinstance(task, bool) or task not in TASKS:
         raise ValueError(f"task={task!r} must be None (the one-task network), 0 or 1")
+
+
+@dataclass(frozen=True)
+class InnerSteps:
+    """Notebook 02's explorer: scrub through the inner steps of a zero-initialised network the
+    evolved TDCA network ``beta [1, D]`` trains on ``dataset`` (as Table 1 does), beside Zero
+    BP's, and see the credits the TDCA network emits for one training sample at that step,
+    beside backprop's deltas for the same sample and network (the credits that would reproduce
+    BP's update exactly, :mod:`tdca_lib.credit`). Both trainings run once, when first asked."""
+
+    settings: SupervisedSettings
+    dataset: data.Dataset
+    beta: torch.Tensor
+
+    @functools.cached_property
+    def runs(self) -> dict[str, dict]:
+        return {method: supervised.run_bottom_up(self.settings, self.dataset, method, 1,
+                                                 beta=self.beta, curve=True, trajectory=True)
+                for method in ("tdca", "zero_bp")}
+
+    def defaults(self) -> dict:
+        return dict(step=self.settings.steps // 2, sample=0)
+
+    def check(self, step: int, sample: int) -> None:
+        """ValueError naming a value out of range."""
+        for name, value, top in (("step", step, self.settings.steps),
+                                 ("sample", sample, len(self.dataset.y_train) - 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ValueError(f"{name}={value!r} must be an integer in [0, {top}]")
+
+    @torch.no_grad()
+    def run(self, step: int, sample: int) -> dict:
+        """At inner step ``step`` (0: the zero init), for training sample ``sample``: the
+        learning curves (``curves``: method -> ``{"train", "test"}`` ``[steps + 1]``), the
+        ``image``, ``label``, the network's ``probs [classes]``, the TDCA network's ``credits``
+        and backprop's ``deltas``, each ``{"output": [classes], "hidden": [hidden]}``."""
+        self.check(step, sample)
+        net = self.settings.bottom_up(self.dataset.features)
+        tdca = supervised.tdca_network(self.settings, net)
+        theta = self.runs["tdca"]["theta_curve"][step]  # [1, D]
+        x = self.dataset.x_train[sample][None, None]  # [1 member, 1 sample, features]
+        y = self.dataset.y_train[sample]
+        with torch.enable_grad():  # backprop's deltas: dL/d(each neuron's activity)
+            activations = net.activations(theta.clone().requires_grad_(True), x)
+            loss = torch.nn.functional.cross_entropy(activations[-1][0], y[None])
+            hidden_delta, output_delta = torch.autograd.grad(loss, activations[1:])
+        probs = torch.softmax(activations[-1], -1)
+        one_hot = torch.nn.functional.one_hot(y, supervised.CLASSES).to(x.dtype)
+        credits = tdca(self.beta, torch.cat([probs, one_hot[None, None]], -1))[0, 0]
+        classes = supervised.CLASSES
+        if self.settings.credit_kernel() is not None:
+            raise ValueError("the explorer shows one credit a neuron; not diffused credits")
+        return {
+            "step": step, "steps": self.settings.steps, "sample": sample,
+            "curves": {m: {split: r[f"{split}_curve"][:, 0].cpu() for split in ("train", "test")}
+                       for m, r in self.runs.items()},
+            "image": self.dataset.x_train[sample].cpu(), "label": int(y),
+            "probs": probs[0, 0].cpu(),
+            "credits": {"output": credits[:classes].cpu(), "hidden": credits[classes:].cpu()},
+            "deltas": {"output": output_delta[0, 0].cpu(), "hidden": hidden_delta[0, 0].cpu()},
+        }
+
+    def figure(self, step: int, sample: int) -> Figure:
+        """The widgets' update function: :meth:`run`, drawn."""
+        fig = Figure(figsize=(15, 3.8), layout="constrained")
+        plots.inner_steps(fig, self.run(step, sample))
+        return fig
+
+    def widget(self):
+        """``ipywidgets.interactive`` over :meth:`figure`: the inner step and the sample."""
+        import ipywidgets as w
+
+        values = self.defaults()
+        slider = dict(continuous_update=False, style={"description_width": "initial"})
+        return w.interactive(
+            self.figure,
+            step=w.IntSlider(values["step"], min=0, max=self.settings.steps,
+                             description="inner step", **slider),
+            sample=w.IntSlider(values["sample"], min=0, max=len(self.dataset.y_train) - 1,
+                               description="training sample", **slider))
+
+    def show(self, interactive: bool = True) -> None:
+        """The widget, or with ``interactive=False`` one static figure at :meth:`defaults`."""
+        from IPython.display import display
+
+        display(self.widget() if interactive else self.figure(**self.defaults()))

@@ -88,6 +88,75 @@ def exploration(fig, result: dict):
     return axes
 
 
+def inner_steps(fig, result: dict):
+    """Notebook 02's explorer (:meth:`tdca_lib.explore.InnerSteps.run`'s ``result``): the
+    learning curves with the chosen step marked, the chosen sample and the network's belief,
+    then the TDCA network's credits beside backprop's deltas, output and hidden neurons."""
+    axes = fig.subplots(1, 4, width_ratios=[1.3, 0.8, 1, 1.4])
+    step = result["step"]
+    for method, label, color in (("tdca", "TDCA", TDCA_COLOR), ("zero_bp", "Zero BP", BP_COLOR)):
+        curves = result["curves"][method]
+        axes[0].plot(100 * curves["train"], color=color, label=f"{label}: train")
+        axes[0].plot(100 * curves["test"], color=color, ls="--", label=f"{label}: test")
+    axes[0].axvline(step, color="0.4", lw=0.8)
+    axes[0].set(xlabel="inner step", ylabel="accuracy (%)",
+                title=f"step {step} of {result['steps']}")
+    axes[0].legend(fontsize=7)
+    side = int(len(result["image"]) ** 0.5)
+    axes[1].imshow(result["image"].view(side, side), cmap="gray_r")
+    axes[1].set_axis_off()
+    probs = result["probs"]
+    axes[1].set_title(f"sample {result['sample']}: label {result['label']}\nbelieves "
+                      f"{int(probs.argmax())} (p = {probs.max():.2f}), label p = "
+                      f"{probs[result['label']]:.2f}", fontsize=9)
+    cosines = {layer: torch.nn.functional.cosine_similarity(
+        result["credits"][layer], result["deltas"][layer], dim=0).item()
+        for layer in ("output", "hidden")}
+    credits, deltas = ((result[k]["output"] / result[k]["output"].abs().max()).numpy()
+                       for k in ("credits", "deltas"))  # scales differ; directions compare
+    classes = np.arange(len(credits))
+    axes[2].bar(classes - 0.2, credits, 0.4, color=TDCA_COLOR, label="TDCA credit")
+    axes[2].bar(classes + 0.2, deltas, 0.4, color=BP_COLOR, label="backprop delta")
+    axes[2].axhline(0, color="0.7", lw=0.6)
+    axes[2].set(xlabel="output neuron (class)", ylabel="each scaled to its largest |value|",
+                xticks=classes.tolist(),
+                title=f"output layer: cosine with backprop {cosines['output']:+.2f}")
+    axes[2].legend(fontsize=7)
+    axes[3].scatter(result["deltas"]["hidden"].numpy(), result["credits"]["hidden"].numpy(), s=10,
+                    color=TDCA_COLOR)
+    axes[3].axhline(0, color="0.7", lw=0.6)
+    axes[3].axvline(0, color="0.7", lw=0.6)
+    axes[3].set(xlabel="backprop delta", ylabel="TDCA credit",
+                title=f"{len(result['credits']['hidden'])} hidden neurons: cosine "
+                      f"{cosines['hidden']:+.2f}")
+    return axes
+
+
+def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = None):
+    """Notebook 07's scale curve: meta-test accuracy against member evaluations (log axis), one
+    colour a population (each evolution seed thin, their mean bold), with the yardsticks and
+    the paper's number as horizontal lines. ``curves``: :func:`tdca_lib.scale.stored_curves`
+    rows of one variant."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for color, (population, group) in zip(colors, curves.groupby("population")):
+        for _, run in group.groupby("seed"):
+            run = run[run["evaluations"] > 0]
+            ax.plot(run["evaluations"], 100 * run["meta_test"], color=color, lw=0.7, alpha=0.5)
+        mean = group[group["evaluations"] > 0].groupby("evaluations")["meta_test"].mean()
+        seeds = group["seed"].nunique()
+        ax.plot(mean.index, 100 * mean.values, color=color, lw=2, marker="o", ms=3,
+                label=f"population {population} ({seeds} seed{'s' * (seeds > 1)})")
+    styles = iter(["--", ":", "-."])
+    for label, value in yardsticks.items():
+        ax.axhline(100 * value, color="0.35", ls=next(styles, "--"), lw=1, label=label)
+    if paper is not None:
+        ax.axhline(100 * paper, color="crimson", lw=1, label="TDCA-net, the paper's")
+    ax.set(xscale="log", xlabel="member evaluations (20 inner steps each)",
+           ylabel="meta-test accuracy (%)")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
 def evolution_curve(ax, log: list[dict[str, float]], label: str, color: str):
     generation = [row["generation"] for row in log]
     ax.plot(generation, [row["center"] for row in log], color=color, label=f"{label}: centre")

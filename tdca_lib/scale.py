@@ -26,10 +26,12 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from . import data, supervised
@@ -198,3 +200,100 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(command(main))
+
+
+# --- Reading the runs back: notebook 07 ----------------------------------------------------------
+
+
+def stored_curves(folder: Path | None = None) -> pd.DataFrame:
+    """Every stored run's points, one row each: run, variant, population, seed, generation,
+    evaluations, meta_train, meta_test (mean over the subsets), meta_test_spread (their std),
+    the run's budget and whether it reached it (``complete``)."""
+    rows = []
+    for path in sorted((folder or FOLDER).glob("*/curve.json")):
+        curve = read_curve(path)
+        run = curve["run"]
+        last = max(p["evaluations"] for p in curve["points"])
+        for p in curve["points"]:
+            test = torch.tensor(p["meta_test"])
+            rows.append({"run": curve["name"], "variant": run["variant"],
+                         "population": run["population"], "seed": run["seed"],
+                         "generation": p["generation"], "evaluations": p["evaluations"],
+                         "meta_train": p["meta_train"], "meta_test": test.mean().item(),
+                         "meta_test_spread": test.std().item(), "budget": run["evaluations"],
+                         "complete": last >= run["population"] * math.ceil(
+                             run["evaluations"] / run["population"])})
+    return pd.DataFrame(rows)
+
+
+def trend(evaluations: Sequence[float], accuracy: Sequence[float],
+          doublings: float = 2.0) -> dict[str, float]:
+    """The accuracy gained per doubling of evaluations over the last ``doublings`` doublings:
+    the slope of a least-squares line of ``accuracy`` against log2(``evaluations``) through
+    the points with at least ``1 / 2**doublings`` of the largest evaluations. Returns
+    ``per_doubling``, the line's ``intercept``, the evaluations ``span`` it used (first, last)
+    and the ``points`` it used."""
+    e = torch.tensor(evaluations, dtype=torch.float64)
+    a = torch.tensor(accuracy, dtype=torch.float64)
+    keep = (e >= e.max() / 2**doublings) & (e > 0)
+    if keep.sum() < 2:
+        raise ValueError("a trend needs at least two points with evaluations in its span")
+    x, y = torch.log2(e[keep]), a[keep]
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    return {"per_doubling": slope.item(), "intercept": (y.mean() - slope * x.mean()).item(),
+            "span": (e[keep].min().item(), e[keep].max().item()), "points": int(keep.sum())}
+
+
+def evaluations_to_reach(line: dict[str, float], target: float) -> float | None:
+    """The evaluations at which :func:`trend`'s ``line`` reaches ``target``: an extrapolation,
+    None when the line does not rise."""
+    if line["per_doubling"] <= 0:
+        return None
+    return 2 ** ((target - line["intercept"]) / line["per_doubling"])
+
+
+def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> dict[str, float]:
+    """Meta-test test accuracy of the rules the curve is read against, trained on the same
+    subsets for the same steps: Zero BP, Kaiming BP and DFA from Kaiming init (mean over the
+    subsets x ``seeds`` initialisations, which do vary for these inits)."""
+    labels = {"Zero BP": "zero_bp", "Kaiming BP": "kaiming_bp", "Kaiming DFA": "kaiming_dfa"}
+    subsets = pool.meta_test(run.train_size)
+    return {label: torch.cat([supervised.run_bottom_up(run.settings, d, method, seeds)["test_acc"]
+                              for d in subsets]).mean().item()
+            for label, method in labels.items()}
+
+
+def mean_over_seeds(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, population and evaluations: meta-test (and meta-train) accuracy averaged
+    over the evolution seeds that reached it, with their count and spread (std over seeds)."""
+    grouped = curves.groupby(["variant", "population", "evaluations"])
+    return grouped.agg(meta_test=("meta_test", "mean"), seed_spread=("meta_test", "std"),
+                       meta_train=("meta_train", "mean"), seeds=("seed", "nunique")).reset_index()
+
+
+def trends(curves: pd.DataFrame, targets: dict[str, float],
+           variant: str = "baseline") -> pd.DataFrame:
+    """One row a population of ``variant``: how far its runs got, meta-test accuracy at the
+    largest evaluations all its seeds reached, the gain per doubling over the last two
+    doublings (:func:`trend`) and, where it still rises, the evaluations at which that line
+    would reach each of ``targets`` (label -> accuracy): an extrapolation."""
+    rows = []
+    means = mean_over_seeds(curves[curves["variant"] == variant])
+    for population, group in means.groupby("population"):
+        seeds = group["seeds"].max()
+        group = group[group["seeds"] == seeds]  # points every seed reached
+        row = {"population": population, "seeds": seeds,
+               "evaluations": int(group["evaluations"].max()),
+               "meta-test accuracy": group["meta_test"].iloc[-1]}
+        try:
+            line = trend(group["evaluations"].tolist(), group["meta_test"].tolist())
+        except ValueError:
+            line = None
+        row["gain per doubling (last 2)"] = line["per_doubling"] if line else float("nan")
+        for label, target in targets.items():
+            reach = evaluations_to_reach(line, target) if line else None
+            row[f"to reach {label} (extrapolated)"] = (
+                "reached" if row["meta-test accuracy"] >= target else
+                reach if reach is not None else "not rising")
+        rows.append(row)
+    return pd.DataFrame(rows)

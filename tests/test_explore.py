@@ -133,3 +133,69 @@ def test_headless_shows_one_static_figure(explorer, monkeypatch, interactive):
     [what] = shown
     assert isinstance(what, Figure) != interactive
     assert type(what).__name__ == ("interactive" if interactive else "Figure")
+
+
+# --- Notebook 02's explorer -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inner_steps():
+    from tdca_lib import data, supervised
+
+    settings = supervised.SupervisedSettings(steps=4, train_size=200)
+    dataset = data.load("mnist", settings.train_size, 300)
+    net = settings.bottom_up(dataset.features)
+    tdca = supervised.tdca_network(settings, net)
+    beta = tdca.init(torch.Generator().manual_seed(3))[None]
+    return explore.InnerSteps(settings, dataset, beta)
+
+
+def test_inner_steps_deltas_are_backprops_and_credits_the_tdca_networks(inner_steps):
+    from tdca_lib import supervised
+
+    result = inner_steps.run(step=2, sample=7)
+    s = inner_steps.settings
+    net = s.bottom_up(inner_steps.dataset.features)
+    theta = inner_steps.runs["tdca"]["theta_curve"][2]
+    x, y = inner_steps.dataset.x_train[7], inner_steps.dataset.y_train[7]
+    # the output layer's delta of one sample's cross-entropy: softmax - one-hot
+    probs = torch.softmax(net(theta, x[None])[0, 0], -1)
+    one_hot = torch.nn.functional.one_hot(y, 10).float()
+    assert torch.allclose(result["deltas"]["output"], probs - one_hot, atol=1e-6)
+    assert torch.allclose(result["probs"], probs, atol=1e-6)
+    # the hidden layer's: the output delta through the output weights
+    (_, _), (w2, _) = net.unflatten(theta)
+    assert torch.allclose(result["deltas"]["hidden"], w2[0] @ (probs - one_hot), atol=1e-6)
+    tdca = supervised.tdca_network(s, net)
+    credits = tdca(inner_steps.beta, torch.cat([probs, one_hot])[None, None])[0, 0]
+    assert torch.allclose(torch.cat([result["credits"]["output"], result["credits"]["hidden"]]),
+                          credits, atol=1e-6)
+    assert result["label"] == int(y) and result["image"].shape == (784,)
+
+
+def test_inner_steps_curves_are_table_1s_trainings(inner_steps):
+    from tdca_lib import supervised
+
+    result = inner_steps.run(step=0, sample=0)
+    for method in ("tdca", "zero_bp"):
+        alone = supervised.run_bottom_up(inner_steps.settings, inner_steps.dataset, method, 1,
+                                         beta=inner_steps.beta)
+        curve = result["curves"][method]
+        assert curve["train"].shape == (inner_steps.settings.steps + 1,)
+        assert curve["test"][-1].item() == pytest.approx(alone["test_acc"].item())
+    # a zero-initialised network believes nothing yet
+    assert torch.allclose(result["probs"], torch.full((10,), 0.1), atol=1e-6)
+
+
+@pytest.mark.parametrize("values", [dict(step=5, sample=0), dict(step=-1, sample=0),
+                                    dict(step=1, sample=200), dict(step=1.0, sample=0)])
+def test_inner_steps_refuses_values_out_of_range(inner_steps, values):
+    with pytest.raises(ValueError, match="must be an integer"):
+        inner_steps.run(**values)
+
+
+def test_inner_steps_figure_and_widget(inner_steps):
+    fig = inner_steps.figure(**inner_steps.defaults())
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    widget = inner_steps.widget()
+    assert {c.description for c in widget.children[:2]} == {"inner step", "training sample"}

@@ -1,0 +1,84 @@
+import json
+import math
+
+import pytest
+import torch
+
+from tdca_lib import scale
+
+
+def test_milestones_span_the_run_and_double_early():
+    run = scale.ScaleRun(population=32)
+    points = run.milestones()
+    assert points[0] == 0 and points[-1] == run.generations == 1600
+    assert points == sorted(set(points))
+    early = [g * 32 for g in points[1:5]]
+    assert all(0.5 < b / a / 2 < 1.5 for a, b in zip(early, early[1:]))  # about doublings
+    assert scale.ScaleRun(population=801).milestones()[-1] == math.ceil(51200 / 801)
+
+
+def test_bad_runs_are_refused():
+    with pytest.raises(ValueError, match="unknown variant"):
+        scale.ScaleRun(population=32, variant="magic")
+    with pytest.raises(ValueError, match="one generation"):
+        scale.ScaleRun(population=32, evaluations=16)
+
+
+def test_trend_recovers_a_known_line_and_extrapolates_it():
+    evaluations = [100 * 2**k for k in range(8)]
+    accuracy = [0.5 + 0.02 * math.log2(e) for e in evaluations]
+    line = scale.trend(evaluations, accuracy)
+    assert line["per_doubling"] == pytest.approx(0.02)
+    assert line["span"] == (3200, 12800) and line["points"] == 3
+    assert scale.evaluations_to_reach(line, 0.5 + 0.02 * 20) == pytest.approx(2**20)
+    flat = scale.trend(evaluations, [0.7] * 8)
+    assert scale.evaluations_to_reach(flat, 0.8) is None
+
+
+def tiny(evaluations: int) -> scale.ScaleRun:
+    return scale.ScaleRun(population=4, seed=1, evaluations=evaluations, steps=2, train_size=100)
+
+
+def test_a_run_extended_later_equals_one_run_straight_through(tmp_path):
+    straight = scale.evolve_run(tiny(24), tmp_path / "a", progress=False)
+    scale.evolve_run(tiny(12), tmp_path / "b", progress=False)
+    extended = scale.evolve_run(tiny(24), tmp_path / "b", progress=False)
+    def points(curve):
+        return {p["generation"]: {k: v for k, v in p.items() if k != "evolution_seconds"}
+                for p in curve["points"]}
+
+    # the extended run keeps its shorter run's last point (generation 3) besides the others
+    assert list(points(straight)) == [0, 6] and list(points(extended)) == [0, 3, 6]
+    assert all(points(extended)[g] == p for g, p in points(straight).items())
+    first, second = (torch.load(tmp_path / f / tiny(24).name / "state.pt") for f in "ab")
+    assert torch.equal(first["pgpe"]["center"], second["pgpe"]["center"])
+    # the curve says how to make it again, and reads back as rows
+    saved = json.loads(scale.curve_path(tiny(24), tmp_path / "b").read_text())
+    assert saved["command"] == tiny(24).command() and saved["run"]["evaluations"] == 24
+    rows = scale.stored_curves(tmp_path / "b")
+    assert rows["complete"].all() and len(rows) == 3
+    assert all(len(p["meta_test"]) == 3 for p in straight["points"])
+
+
+def test_a_folder_holding_another_run_is_refused(tmp_path):
+    scale.evolve_run(tiny(8), tmp_path, progress=False)
+    other = tiny(8)
+    path = scale.curve_path(other, tmp_path)
+    curve = json.loads(path.read_text())
+    curve["run"]["steps"] = 3
+    path.write_text(json.dumps(curve))
+    with pytest.raises(ValueError, match="holds another run"):
+        scale.evolve_run(other, tmp_path, progress=False)
+
+
+def test_trends_table_reads_mean_over_seeds(tmp_path):
+    import pandas as pd
+
+    rows = [{"variant": "baseline", "population": 8, "seed": s, "evaluations": e,
+             "meta_test": 0.6 + 0.01 * math.log2(e) + 0.001 * s, "meta_train": 0.0}
+            for s in (0, 1) for e in (100, 200, 400, 800)]
+    table = scale.trends(pd.DataFrame(rows), {"high": 0.9, "low": 0.5})
+    assert table.loc[0, "seeds"] == 2 and table.loc[0, "evaluations"] == 800
+    assert table.loc[0, "gain per doubling (last 2)"] == pytest.approx(0.01)
+    assert table.loc[0, "to reach low (extrapolated)"] == "reached"
+    assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
