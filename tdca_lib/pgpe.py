@@ -3,14 +3,44 @@
 The population is a batch dimension: :meth:`PGPE.ask` returns all members as one ``[P, D]``
 tensor and :meth:`PGPE.tell` takes their fitness as one ``[P]`` tensor. Sampling is antithetic
 (members ``i`` and ``i + P/2`` are ``centre +- sigma * eps_i``), fitness is shaped by centred
-ranks, and the centre follows a torch optimiser (Adam or momentum SGD) on the estimated gradient.
+ranks, and the centre follows a torch optimiser (Adam, momentum SGD or ClipUp) on the estimated
+gradient.
 """
 
 from __future__ import annotations
 
 import torch
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "clipup")
+
+
+class ClipUp(torch.optim.Optimizer):
+    """ClipUp (Toklu et al. 2020), the centre optimiser of evolution strategies that people
+    reach for: momentum on the *normalised* gradient, the velocity clipped to ``max_speed``.
+    A step moves the centre by at most ``max_speed`` whatever the gradient's scale, so noisy
+    rank-shaped estimates cannot throw it far. Ascends (as PGPE maximises)."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.9, max_speed: float | None = None):
+        if lr <= 0:
+            raise ValueError(f"ClipUp's lr must be positive, got {lr}")
+        # the paper's rule of thumb: a step size of half the maximum speed
+        super().__init__(params, dict(lr=lr, momentum=momentum, max_speed=max_speed or 2 * lr))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                norm = p.grad.norm()
+                if norm == 0:
+                    continue
+                velocity = self.state[p].setdefault("velocity", torch.zeros_like(p))
+                velocity.mul_(group["momentum"]).add_(p.grad, alpha=group["lr"] / norm)
+                speed = velocity.norm()
+                if speed > group["max_speed"]:
+                    velocity.mul_(group["max_speed"] / speed)
+                p.add_(velocity)
 
 
 def centered_ranks(fitness: torch.Tensor) -> torch.Tensor:
@@ -40,6 +70,8 @@ class PGPE:
         center_lr: learning rate of the centre's optimiser.
         optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``).
         sigma_lr: learning rate of sigma's adaptation (Sehnke et al.); 0 keeps sigma fixed.
+        sigma_max_change: the most sigma may change in one generation, as a fraction of itself
+            (None: unbounded); keeps one noisy estimate from collapsing or inflating it.
         seed: seeds the sampler's own generator, so runs are reproducible and resumable.
     """
 
@@ -53,6 +85,7 @@ class PGPE:
         optimizer: str = "adam",
         momentum: float = 0.9,
         sigma_lr: float = 0.0,
+        sigma_max_change: float | None = None,
         seed: int = 0,
     ):
         if population < 2 or population % 2:
@@ -64,16 +97,21 @@ class PGPE:
             raise ValueError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         if sigma <= 0:
             raise ValueError(f"sigma must be positive, got {sigma}")
+        if sigma_max_change is not None and not 0 < sigma_max_change < 1:
+            raise ValueError(f"sigma_max_change must be in (0, 1), got {sigma_max_change}")
         self.population = population
         self.sigma_lr = sigma_lr
+        self.sigma_max_change = sigma_max_change
         self.center = torch.nn.Parameter(center.detach().clone().float().flatten())
         self.sigma = torch.full_like(self.center.data, sigma)
         if optimizer == "adam":
             self.optimizer = torch.optim.Adam([self.center], lr=center_lr, maximize=True)
-        else:
+        elif optimizer == "sgd":
             self.optimizer = torch.optim.SGD(
                 [self.center], lr=center_lr, momentum=momentum, maximize=True
             )
+        else:
+            self.optimizer = ClipUp([self.center], lr=center_lr, momentum=momentum)
         # Noise is drawn on the CPU whatever the device: the same run on a GPU samples the same
         # populations, and a run resumes on either device.
         self.generator = torch.Generator().manual_seed(seed)
@@ -123,7 +161,10 @@ class PGPE:
             # Score of N(centre, sigma^2) w.r.t. log sigma is eps^2 - 1; the shaped fitness has
             # mean 0, so it is its own baseline. A multiplicative step keeps sigma positive.
             score = ((plus + minus) / 2) @ (self._eps**2 - 1) / pairs
-            self.sigma *= torch.exp(self.sigma_lr * score)
+            factor = torch.exp(self.sigma_lr * score)
+            if self.sigma_max_change is not None:
+                factor = factor.clamp(1 - self.sigma_max_change, 1 + self.sigma_max_change)
+            self.sigma *= factor
         self._eps = None
         self.generation += 1
 

@@ -33,11 +33,14 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from . import data, supervised
 from .checkpoints import current_commit, versions
 from .device import describe_device, keep_freed_memory
+from .feedback_alignment import feedback_credits, feedback_direction, random_feedback
 from .files import ROOT, atomic_write_text, locked
+from .inner_loop import train as train_steps
 from .outer_loop import command, evolve
 from .pgpe import PGPE
 from .profiles import evolved_settings
@@ -45,12 +48,32 @@ from .profiles import evolved_settings
 FOLDER = ROOT / "data" / "scale"
 BUDGET = 51200  # member evaluations a run: the issue asks for at least 5 x 10^4
 
-# Search variants compared at equal evaluations: PGPE's keyword arguments over today's
-# (supervised.SupervisedSettings: Adam at 0.03 on the centre, sigma 0.05 fixed).
-VARIANTS: dict[str, dict[str, Any]] = {
-    "baseline": {},
-    # The authors' later public code (ENVIRONMENT.md): sigma 0.1, SGD with momentum 0.9 at 0.1.
-    "authors": dict(sigma=0.1, optimizer="sgd", momentum=0.9, center_lr=0.1),
+@dataclass(frozen=True)
+class Variant:
+    """A way to search, compared with the others at equal member evaluations: PGPE's keyword
+    arguments over today's (Adam at 0.03 on the centre, sigma 0.05 fixed), whether each
+    generation's fitness uses a fresh random ``minibatch`` of the training samples (None: all
+    of them, every generation), and whether the search starts from a TDCA network fitted by
+    regression to emit DFA's credits (``warm_start``) instead of a random one."""
+
+    about: str
+    pgpe: dict[str, Any] = dataclasses.field(default_factory=dict)
+    minibatch: int | None = None
+    warm_start: bool = False
+
+
+VARIANTS: dict[str, Variant] = {
+    "baseline": Variant("today's settings (notebook 02's networks)"),
+    "authors": Variant("the authors' later public code: sigma 0.1, SGD with momentum 0.9 at 0.1",
+                       dict(sigma=0.1, optimizer="sgd", momentum=0.9, center_lr=0.1)),
+    "sigma-adapt": Variant("sigma adapted (Sehnke et al.) at 0.1, at most 20% a generation",
+                           dict(sigma_lr=0.1, sigma_max_change=0.2)),
+    "clipup": Variant("ClipUp on the centre: step 0.15, max speed 0.3, momentum 0.9",
+                      dict(optimizer="clipup", center_lr=0.15)),
+    "minibatch": Variant("fitness on a fresh random 500 of the 1000 samples each generation",
+                         minibatch=500),
+    "dfa-start": Variant("starts from a TDCA network fitted by regression to DFA's credits",
+                         warm_start=True),
 }
 
 
@@ -108,7 +131,70 @@ class ScaleRun:
 def pgpe_options(run: ScaleRun) -> dict[str, Any]:
     """PGPE's keyword arguments for ``run``: today's, with its variant's over them."""
     s = run.settings
-    return dict(sigma=s.sigma, center_lr=s.center_lr) | VARIANTS[run.variant]
+    return dict(sigma=s.sigma, center_lr=s.center_lr) | VARIANTS[run.variant].pgpe
+
+
+def fitness_for(run: ScaleRun, train: data.Dataset):
+    """The outer loop's fitness for ``run`` on its ``train`` subset: supervised's, on all of it
+    or, for a minibatch variant, on a fresh random minibatch each generation (seeded by the run's
+    seed and the generation, so a resumed run draws the same ones)."""
+    settings, size = run.settings, VARIANTS[run.variant].minibatch
+    if size is None:
+        return supervised.fitness_function(settings, [train])
+
+    def fitness(beta: torch.Tensor, generation: int, share=None):
+        generator = torch.Generator().manual_seed(1_000_003 * run.seed + generation)
+        rows = torch.randperm(len(train.y_train), generator=generator)[:size].to(
+            train.y_train.device)
+        batch = data.Dataset(train.name, train.x_train[rows], train.y_train[rows], train.x_test,
+                             train.y_test, f"{train.source}, minibatch of {size}")
+        return supervised.fitness_function(settings, [batch])(beta, generation, share)
+
+    return fitness
+
+
+def start_for(run: ScaleRun, train: data.Dataset) -> torch.Tensor:
+    """``[D]``: the TDCA network the search starts from: a random one (seeded by the run's
+    seed) or, for a warm-start variant, that one fitted to DFA's credits (:func:`fit_to_dfa`)."""
+    settings = run.settings
+    tdca = supervised.tdca_network(settings, settings.bottom_up(train.features))
+    start = tdca.init(torch.Generator().manual_seed(run.seed))
+    if VARIANTS[run.variant].warm_start:
+        start = fit_to_dfa(settings, train, start, seed=run.seed)
+    return start
+
+
+def fit_to_dfa(settings: supervised.SupervisedSettings, train: data.Dataset, start: torch.Tensor,
+               seed: int, steps: int = 2000, lr: float = 3e-3) -> torch.Tensor:
+    """A TDCA network ``[D]`` fitted, by least squares from ``start``, to emit the credits of DFA
+    (feedback matrices seeded by ``seed``) on the states a zero-initialised network passes
+    through while DFA trains it on ``train`` for ``settings.steps`` steps. DFA's credits are a
+    function of what a TDCA network reads (the softmax output and the label), so the fit can be
+    close; it is an initialisation by regression, outside the method's loops (no evolution)."""
+    net = settings.bottom_up(train.features)
+    tdca = supervised.tdca_network(settings, net)
+    feedback = random_feedback(net, "dfa", seed=seed)
+    x, y = train.x_train, train.y_train
+    thetas = []
+    theta0 = supervised.init_bottom_up(net, 1, "zero", seed)
+    train_steps(theta0, feedback_direction(net, x, y, "dfa", feedback), settings.steps,
+                settings.inner_lr, settings.max_norm,
+                on_step=lambda step, theta: thetas.append(theta.clone()))
+    theta = torch.cat(thetas)  # [steps + 1, D]: each step's network a member
+    activations = net.activations(theta, x)
+    one_hot = F.one_hot(y, supervised.CLASSES).to(x.dtype).expand(len(theta), -1, -1)
+    states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1).flatten(0, 1)
+    targets = feedback_credits(net, activations, y, "dfa", feedback).flatten(0, 1)
+    params = start.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([params], lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        rows = torch.randint(len(states), (1024,), generator=generator)
+        loss = F.mse_loss(tdca(params[None], states[rows][None])[0], targets[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return params.detach()
 
 
 def judge(run: ScaleRun, pool: data.Dataset, center: torch.Tensor) -> dict[str, Any]:
@@ -140,9 +226,8 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
     pool = data.load(run.dataset)
     train = pool.subset(run.train_size)
     settings = run.settings
-    fitness = supervised.fitness_function(settings, [train])
-    tdca = supervised.tdca_network(settings, settings.bottom_up(train.features))
-    start = tdca.init(torch.Generator().manual_seed(run.seed))
+    fitness = fitness_for(run, train)
+    start = start_for(run, train)
     pgpe = PGPE(start, population=run.population, seed=run.seed, **pgpe_options(run))
     meta = evolved_settings(settings) | {"variant": run.variant}
     with locked(run_dir):
@@ -170,7 +255,8 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
                      "evolution_seconds": round(seconds, 1)}
             curve["points"].append(point)
             curve["points"].sort(key=lambda p: p["generation"])
-            curve |= {"threads": torch.get_num_threads(),
+            curve |= {"search": dataclasses.asdict(VARIANTS[run.variant]),
+                      "threads": torch.get_num_threads(),
                       "device": describe_device(pgpe.center.device),
                       "versions": versions(), "commit": current_commit()}
             atomic_write_text(path, json.dumps(curve, indent=1) + "\n")
@@ -297,3 +383,28 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
                 reach if reach is not None else "not rising")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def describe_trends(table: pd.DataFrame) -> str:
+    """:func:`trends`' table in sentences, one a population; extrapolations labelled."""
+    lines = []
+    for row in table.to_dict("records"):
+        gain = row["gain per doubling (last 2)"]
+        words = [f"population {row['population']} ({row['seeds']} seed"
+                 f"{'s' * (row['seeds'] > 1)}, {row['evaluations']} evaluations): meta-test "
+                 f"{100 * row['meta-test accuracy']:.2f}%",
+                 "no trend yet (too few points)" if math.isnan(gain) else
+                 f"{100 * gain:+.2f} points per doubling over the last two doublings"]
+        for column, value in row.items():
+            if not column.startswith("to reach "):
+                continue
+            target = column.removeprefix("to reach ").removesuffix(" (extrapolated)")
+            if value == "reached":
+                words.append(f"{target} reached")
+            elif value == "not rising":
+                words.append(f"{target} not reached and the line does not rise")
+            else:
+                words.append(f"{target} at about {value:.3g} evaluations by the line "
+                             f"(an extrapolation, {value / row['evaluations']:.3g}x this run's)")
+        lines.append("; ".join(words) + ".")
+    return "\n".join(lines)

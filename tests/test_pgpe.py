@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tdca_lib.outer_loop import evolve
-from tdca_lib.pgpe import PGPE, centered_ranks
+from tdca_lib.pgpe import PGPE, ClipUp, centered_ranks
 
 
 def sphere(optimum):
@@ -33,6 +33,39 @@ def test_sigma_adaptation_shrinks_sigma_on_a_sphere_and_still_converges():
     evolve(sphere(optimum), pgpe, 300, progress=False)
     assert pgpe.sigma.max() < 0.05
     assert (pgpe.center.detach() - optimum).norm() < 0.25  # from 1.58
+
+
+def test_clipup_converges_and_never_moves_faster_than_its_max_speed():
+    optimum = torch.full((10,), 0.5)
+    pgpe = PGPE(torch.zeros(10), population=32, sigma=0.1, center_lr=0.02, optimizer="clipup",
+                seed=1)
+    evolve(sphere(optimum), pgpe, 300, progress=False)
+    assert (pgpe.center.detach() - optimum).norm() < 0.1  # from 1.58
+    # a constant, huge gradient: the first step is lr long, later ones at most 2 * lr
+    p = torch.nn.Parameter(torch.zeros(3))
+    clipup = ClipUp([p], lr=0.1, momentum=0.9)
+    moves = []
+    for _ in range(30):
+        before = p.detach().clone()
+        p.grad = torch.tensor([1e6, 0.0, 0.0])
+        clipup.step()
+        moves.append((p.detach() - before).norm().item())
+    assert moves[0] == pytest.approx(0.1)
+    assert max(moves) == pytest.approx(0.2) and all(m <= 0.2 + 1e-7 for m in moves)
+
+
+def test_sigma_changes_at_most_its_bound_a_generation():
+    pgpe = PGPE(torch.zeros(20), population=16, sigma=0.1, center_lr=0.01, sigma_lr=50.0,
+                sigma_max_change=0.2, seed=0)
+    optimum = torch.full((20,), 3.0)
+    for _ in range(20):
+        before = pgpe.sigma.clone()
+        pgpe.tell(sphere(optimum)(pgpe.ask(), 0))
+        ratio = pgpe.sigma / before
+        assert ratio.min() >= 0.8 - 1e-6 and ratio.max() <= 1.2 + 1e-6
+    assert not torch.equal(pgpe.sigma, torch.full((20,), 0.1))  # it did adapt
+    with pytest.raises(ValueError, match="sigma_max_change"):
+        PGPE(torch.zeros(2), population=2, sigma=0.1, center_lr=0.1, sigma_max_change=1.5)
 
 
 def test_centered_ranks_are_evenly_spaced_in_half_interval_and_order_preserving():

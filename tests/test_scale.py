@@ -82,3 +82,38 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
     assert table.loc[0, "gain per doubling (last 2)"] == pytest.approx(0.01)
     assert table.loc[0, "to reach low (extrapolated)"] == "reached"
     assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
+
+
+def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume():
+    from tdca_lib import data
+
+    run = scale.ScaleRun(population=4, variant="minibatch", steps=2, train_size=1000)
+    train = data.load("mnist", 1000, 200)
+    fitness = scale.fitness_for(run, train)
+    beta = scale.start_for(run, train)[None].expand(2, -1)
+    first, again, other = (fitness(beta, g)[0] for g in (0, 0, 1))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    whole = scale.fitness_for(scale.ScaleRun(population=4, steps=2, train_size=1000), train)
+    assert not torch.equal(whole(beta, 0)[0], first)
+
+
+def test_warm_start_fits_the_tdca_network_to_dfas_credits():
+    from tdca_lib import data, supervised
+    from tdca_lib.feedback_alignment import feedback_credits, random_feedback
+
+    settings = supervised.SupervisedSettings(steps=3, train_size=200)
+    train = data.load("mnist", 200, 100)
+    net = settings.bottom_up(train.features)
+    tdca = supervised.tdca_network(settings, net)
+    start = tdca.init(torch.Generator().manual_seed(0))
+    fitted = scale.fit_to_dfa(settings, train, start, seed=0, steps=400, lr=1e-2)
+    # credits on states the fit never drew: a Kaiming network's
+    theta = supervised.init_bottom_up(net, 1, "kaiming", 5)
+    activations = net.activations(theta, train.x_train)
+    one_hot = torch.nn.functional.one_hot(train.y_train, 10).float()[None]
+    states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1)
+    target = feedback_credits(net, activations, train.y_train, "dfa",
+                              random_feedback(net, "dfa", seed=0))
+    error = {name: ((tdca(p[None], states) - target) ** 2).mean().item()
+             for name, p in (("start", start), ("fitted", fitted))}
+    assert error["fitted"] < 0.2 * error["start"]
