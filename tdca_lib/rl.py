@@ -233,14 +233,16 @@ def start_agents(settings: RLSettings, env: PopulationEnv, members: int,
 def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
                  on_update: Callable[[int, torch.Tensor], None] | None = None,
                  first_episode: int = 0, start: torch.Tensor | None = None,
-                 share: Share | None = None) -> torch.Tensor:
+                 share: Share | None = None,
+                 after_update: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
     """The inner loop: ``settings.updates`` episodes, each followed by an update from the
     credits of member p's TDCA network ``beta[p]``; returns the agents, one per row of ``env``
     ``[R, D]``. The env may hold several rows (agents) per member (Meta-World: one per task
     variant, member-major); member p's network updates all of its rows. Agents start at
     ``start [R, D]`` (default: :func:`start_agents`, all alike). ``on_update(u, returns [R])``
-    sees each training episode's returns. ``share``: which rows of a generation's batch ``beta``
-    is, for the episode seeds (:func:`first_row_seed`)."""
+    sees each training episode's returns; ``after_update(n, theta [R, D])`` the agents after
+    their n-th update. ``share``: which rows of a generation's batch ``beta`` is, for the
+    episode seeds (:func:`first_row_seed`)."""
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
     rows = env.population
@@ -260,6 +262,8 @@ def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
         # The credits are the change the TDCA network asks for: descend their negative.
         theta.grad = -clip_per_member(tdca.readout(weights, state), settings.max_norm)
         optimizer.step()
+        if after_update:
+            after_update(u + 1, theta)
     return theta
 
 
@@ -320,29 +324,7 @@ def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
     has consumed after each update (mean over rows) ``[updates]``, the final agents' mean return
     over ``eval_episodes`` further episodes ``[R]`` and, where the environment reports
     successes, their rate ``[R]``."""
-    env = settings.make_env(seeds, beta.device, split)
-    curve, env_steps = [], []
-
-    def record(update: int, returns: torch.Tensor) -> None:
-        curve.append(returns)
-        env_steps.append(env.member_steps / env.population)
-
-    theta = train_agents(settings, env, beta.expand(seeds, -1), on_update=record,
-                         first_episode=EVAL_EPISODE,
-                         start=start_agents(settings, env, env.population, distinct=True))
-    agent = agent_network(settings, env)
-    finals, successes = [], []
-    for k in range(eval_episodes):
-        seed = episode_seed(settings, EVAL_EPISODE + settings.updates + k, env.population)
-        finals.append(play(env, agent, theta, seed)[0])
-        if hasattr(env, "success"):
-            successes.append(env.success.float())
-    env.close()
-    result = {"curve": torch.stack(curve), "env_steps": torch.tensor(env_steps),
-              "final": torch.stack(finals).mean(0)}
-    if successes:
-        result["success"] = torch.stack(successes).mean(0)
-    return result
+    return horizon_returns(settings, beta, seeds, (1,), eval_episodes, split)[1]
 
 
 HORIZONS = (1, 2, 4)  # multiples of the evolved number of updates a network is judged at
@@ -353,10 +335,42 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
                     split: str = "train") -> dict[int, dict[str, torch.Tensor]]:
     """:func:`evaluate_tdca` after ``k x settings.updates`` updates for each ``k`` of
     ``multiples``: does the TDCA network keep improving agents past the horizon it was evolved
-    for, or does it only know its own? Training is the same episode sequence at every horizon,
-    so a longer horizon continues the shorter one."""
-    return {k: evaluate_tdca(dataclasses.replace(settings, updates=k * settings.updates), beta,
-                             seeds, eval_episodes, split) for k in multiples}
+    for, or does it only know its own? One training to the longest horizon, judged on the way
+    at the shorter ones: the same agents and episodes as a training stopped there (evaluation
+    episodes are seeded apart, and their steps are not counted as training's)."""
+    env = settings.make_env(seeds, beta.device, split)
+    agent = agent_network(settings, env)
+    judged_at = {k * settings.updates: k for k in multiples}
+    curve, env_steps, results = [], [], {}
+
+    def record(update: int, returns: torch.Tensor) -> None:
+        curve.append(returns)
+        env_steps.append(env.member_steps / env.population)
+
+    def judge(updates: int, theta: torch.Tensor) -> None:
+        if updates not in judged_at:
+            return
+        steps = env.member_steps
+        finals, successes = [], []
+        for k in range(eval_episodes):
+            seed = episode_seed(settings, EVAL_EPISODE + updates + k, env.population)
+            finals.append(play(env, agent, theta, seed)[0])
+            if hasattr(env, "success"):
+                successes.append(env.success.float())
+        env.member_steps = steps
+        result = {"curve": torch.stack(curve[:updates]),
+                  "env_steps": torch.tensor(env_steps[:updates]),
+                  "final": torch.stack(finals).mean(0)}
+        if successes:
+            result["success"] = torch.stack(successes).mean(0)
+        results[judged_at[updates]] = result
+
+    longest = dataclasses.replace(settings, updates=max(judged_at))
+    train_agents(longest, env, beta.expand(seeds, -1), on_update=record,
+                 first_episode=EVAL_EPISODE, after_update=judge,
+                 start=start_agents(settings, env, env.population, distinct=True))
+    env.close()
+    return {k: results[k] for k in multiples}
 
 
 def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl") -> None:

@@ -1,3 +1,4 @@
+import dataclasses
 
 import pytest
 import torch
@@ -145,6 +146,12 @@ def test_longer_horizons_continue_the_evolved_one():
     assert result[1]["curve"].shape == (2, 2) and result[2]["curve"].shape == (4, 2)
     # the first two updates of the longer run are the shorter run's
     assert torch.equal(result[2]["curve"][:2], result[1]["curve"])
+    # judged on the way, each horizon is what a training stopped there gives
+    for k in (1, 2):
+        alone = rl.evaluate_tdca(dataclasses.replace(settings, updates=2 * k), beta, seeds=2,
+                                 eval_episodes=1)
+        assert alone.keys() == result[k].keys()
+        assert all(torch.equal(alone[name], result[k][name]) for name in alone)
 
 
 def test_env_steps_count_what_the_agents_consumed():
