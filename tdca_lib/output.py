@@ -47,20 +47,6 @@ def use_paper_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, setting: str) -> pd.DataFrame:
-    """Interleave our numbers with the paper's: for each column ``c`` of ``ours``, the columns
-    ``"c: ours (<setting>)"`` and ``"c: paper"``. Both frames share index (the row labels) and
-    columns; a cell the paper does not report stays empty."""
-    missing = set(ours.columns) ^ set(paper.columns)
-    if missing:
-        raise ValueError(f"ours and paper must have the same columns; differing: {sorted(missing)}")
-    columns = {}
-    for c in ours.columns:
-        columns[f"{c}: ours ({setting})"] = ours[c]
-        columns[f"{c}: paper"] = paper[c].reindex(ours.index)
-    return pd.DataFrame(columns, index=ours.index).fillna("").reset_index()
-
-
 def read_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     """The records of ``folder/manifest.json`` ({} if there is none); a ValueError naming the
     file if it cannot be read."""

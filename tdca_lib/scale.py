@@ -94,6 +94,9 @@ class ScaleRun:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; valid: {', '.join(VARIANTS)}")
+        if self.population < 2 or self.population % 2:
+            raise ValueError(f"population must be even and >= 2 (antithetic pairs), got "
+                             f"{self.population}")
         if self.evaluations < self.population:
             raise ValueError(f"evaluations ({self.evaluations}) must cover one generation of "
                              f"{self.population} members")
@@ -275,13 +278,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variant", choices=VARIANTS, default="baseline")
     parser.add_argument("--evaluations", type=int, default=BUDGET)
     parser.add_argument("--dataset", choices=data.DATASETS, default="mnist")
+    parser.add_argument("--folder", type=Path, default=FOLDER,
+                        help="where runs live (default: data/scale, committed)")
     args = parser.parse_args(argv)
     try:
         run = ScaleRun(args.population, args.seed, args.variant, args.evaluations, args.dataset)
     except ValueError as err:
         parser.error(str(err))
     keep_freed_memory()
-    evolve_run(run)
+    curve = evolve_run(run, args.folder)
+    last = curve["points"][-1]
+    print(f"{run.name}: {last['evaluations']} evaluations; meta-test "
+          f"{100 * sum(last['meta_test']) / len(last['meta_test']):.2f}%; curve in "
+          f"{curve_path(run, args.folder)}")
 
 
 if __name__ == "__main__":

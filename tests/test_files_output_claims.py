@@ -51,20 +51,6 @@ def test_claims_verdicts_follow_the_numbers():
         claims.judge("d", "supported", "typed by hand")
 
 
-def test_beside_paper_interleaves_and_labels_the_columns():
-    from tdca_lib.output import beside_paper
-
-    index = pd.Index(["TDCA"], name="method")
-    ours = pd.DataFrame({"train": ["95.1%"], "test": ["88.0%"]}, index=index)
-    paper = pd.DataFrame({"train": ["99.8%"], "test": ["88.61%"]}, index=["TDCA"])
-    table = beside_paper(ours, paper, "1000 samples, 3 seeds")
-    assert list(table.columns) == ["method", "train: ours (1000 samples, 3 seeds)", "train: paper",
-                                   "test: ours (1000 samples, 3 seeds)", "test: paper"]
-    assert table.iloc[0].tolist() == ["TDCA", "95.1%", "99.8%", "88.0%", "88.61%"]
-    with pytest.raises(ValueError, match="same columns"):
-        beside_paper(ours, paper[["train"]], "x")
-
-
 def test_atomic_writes_make_ordinary_files_not_private_ones(tmp_path):
     import os
 
