@@ -146,7 +146,7 @@ def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = 
         seeds = group["seed"].nunique()
         ax.plot(mean.index, 100 * mean.values, color=color, lw=2, marker="o", ms=3,
                 label=f"population {population} ({seeds} seed{'s' * (seeds > 1)})")
-    styles = iter(["--", ":", "-."])
+    styles = iter(["--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))])
     for label, value in yardsticks.items():
         ax.axhline(100 * value, color="0.35", ls=next(styles, "--"), lw=1, label=label)
     if paper is not None:

@@ -349,9 +349,10 @@ def evaluations_to_reach(line: dict[str, float], target: float) -> float | None:
 
 def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> dict[str, float]:
     """Meta-test test accuracy of the rules the curve is read against, trained on the same
-    subsets for the same steps: Zero BP, Kaiming BP and DFA from Kaiming init (mean over the
-    subsets x ``seeds`` initialisations, which do vary for these inits)."""
-    labels = {"Zero BP": "zero_bp", "Kaiming BP": "kaiming_bp", "Kaiming DFA": "kaiming_dfa"}
+    subsets for the same steps: BP and DFA, each from a zero and a Kaiming init (mean over the
+    subsets x ``seeds`` initialisations; a zero init leaves the seeds nothing to vary)."""
+    labels = {"Zero BP": "zero_bp", "Kaiming BP": "kaiming_bp", "Zero DFA": "zero_dfa",
+              "Kaiming DFA": "kaiming_dfa"}
     subsets = pool.meta_test(run.train_size)
     return {label: torch.cat([supervised.run_bottom_up(run.settings, d, method, seeds)["test_acc"]
                               for d in subsets]).mean().item()
@@ -417,3 +418,24 @@ def describe_trends(table: pd.DataFrame) -> str:
                              f"(an extrapolation, {value / row['evaluations']:.3g}x this run's)")
         lines.append("; ".join(words) + ".")
     return "\n".join(lines)
+
+
+def ablation(curves: pd.DataFrame, population: int = 32) -> tuple[pd.DataFrame, int | None]:
+    """The search variants side by side at equal member evaluations: the largest evaluations
+    every stored run of ``population`` reached. One row a variant: its description, seeds,
+    meta-test accuracy (mean over seeds) and its lead over ``baseline`` in points. Returns the
+    table and the evaluations it compares at (None when no run has reached any)."""
+    runs = curves[(curves["population"] == population) & (curves["evaluations"] > 0)]
+    if runs.empty:
+        return pd.DataFrame(), None
+    common = int(runs.groupby("run")["evaluations"].max().min())
+    at = runs[runs["evaluations"] == common].groupby("variant").agg(
+        seeds=("seed", "nunique"), meta_test=("meta_test", "mean"),
+        meta_train=("meta_train", "mean"))
+    base = at["meta_test"].get("baseline")
+    rows = [{"variant": name, "search": VARIANTS[name].about, "seeds": row["seeds"],
+             "meta-test accuracy": row["meta_test"], "meta-train accuracy": row["meta_train"],
+             "lead over baseline (points)": (float("nan") if base is None
+                                             else 100 * (row["meta_test"] - base))}
+            for name, row in at.iterrows()]
+    return pd.DataFrame(rows), common

@@ -117,3 +117,17 @@ def test_warm_start_fits_the_tdca_network_to_dfas_credits():
     error = {name: ((tdca(p[None], states) - target) ** 2).mean().item()
              for name, p in (("start", start), ("fitted", fitted))}
     assert error["fitted"] < 0.2 * error["start"]
+
+
+def test_ablation_compares_variants_where_every_run_has_been():
+    import pandas as pd
+
+    rows = [{"run": f"{v}-{s}", "variant": v, "population": 32, "seed": s, "evaluations": e,
+             "meta_test": acc + 0.01 * e / 800, "meta_train": 0.0}
+            for v, acc, last in (("baseline", 0.80, 2400), ("clipup", 0.83, 1600))
+            for s in (0, 1) for e in range(0, last + 1, 800)]
+    table, at = scale.ablation(pd.DataFrame(rows))
+    assert at == 1600
+    lead = table.set_index("variant")["lead over baseline (points)"]
+    assert lead["baseline"] == 0 and lead["clipup"] == pytest.approx(3.0)
+    assert scale.ablation(pd.DataFrame(rows).iloc[:0])[1] is None
