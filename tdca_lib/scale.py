@@ -369,8 +369,8 @@ def mean_over_seeds(curves: pd.DataFrame) -> pd.DataFrame:
 
 def trends(curves: pd.DataFrame, targets: dict[str, float],
            variant: str = "baseline") -> pd.DataFrame:
-    """One row a population of ``variant``: how far its runs got, meta-test accuracy at the
-    largest evaluations all its seeds reached, the gain per doubling over the last two
+    """One row a population of ``variant``: how far its runs got, meta-test accuracy (%) at the
+    largest evaluations all its seeds reached, the gain in points per doubling over the last two
     doublings (:func:`trend`) and, where it still rises, the evaluations at which that line
     would reach each of ``targets`` (label -> accuracy): an extrapolation."""
     rows = []
@@ -380,16 +380,17 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
         group = group[group["seeds"] == seeds]  # points every seed reached
         row = {"population": population, "seeds": seeds,
                "evaluations": int(group["evaluations"].max()),
-               "meta-test accuracy": group["meta_test"].iloc[-1]}
+               "meta-test accuracy (%)": 100 * group["meta_test"].iloc[-1]}
         try:
             line = trend(group["evaluations"].tolist(), group["meta_test"].tolist())
         except ValueError:
             line = None
-        row["gain per doubling (last 2)"] = line["per_doubling"] if line else float("nan")
+        row["points per doubling (last 2)"] = (100 * line["per_doubling"] if line
+                                                else float("nan"))
         for label, target in targets.items():
             reach = evaluations_to_reach(line, target) if line else None
             row[f"to reach {label} (extrapolated)"] = (
-                "reached" if row["meta-test accuracy"] >= target else
+                "reached" if group["meta_test"].iloc[-1] >= target else
                 reach if reach is not None else "not rising")
         rows.append(row)
     return pd.DataFrame(rows)
@@ -399,12 +400,12 @@ def describe_trends(table: pd.DataFrame) -> str:
     """:func:`trends`' table in sentences, one a population; extrapolations labelled."""
     lines = []
     for row in table.to_dict("records"):
-        gain = row["gain per doubling (last 2)"]
+        gain = row["points per doubling (last 2)"]
         words = [f"population {row['population']} ({row['seeds']} seed"
                  f"{'s' * (row['seeds'] > 1)}, {row['evaluations']} evaluations): meta-test "
-                 f"{100 * row['meta-test accuracy']:.2f}%",
+                 f"{row['meta-test accuracy (%)']:.2f}%",
                  "no trend yet (too few points)" if math.isnan(gain) else
-                 f"{100 * gain:+.2f} points per doubling over the last two doublings"]
+                 f"{gain:+.2f} points per doubling over the last two doublings"]
         for column, value in row.items():
             if not column.startswith("to reach "):
                 continue
@@ -423,8 +424,9 @@ def describe_trends(table: pd.DataFrame) -> str:
 def ablation(curves: pd.DataFrame, population: int = 32) -> tuple[pd.DataFrame, int | None]:
     """The search variants side by side at equal member evaluations: the largest evaluations
     every stored run of ``population`` reached. One row a variant: its description, seeds,
-    meta-test accuracy (mean over seeds) and its lead over ``baseline`` in points. Returns the
-    table and the evaluations it compares at (None when no run has reached any)."""
+    meta-test and meta-train accuracy (%, mean over seeds) and its lead over ``baseline`` in
+    points. Returns the table and the evaluations it compares at (None when no run has reached
+    any)."""
     runs = curves[(curves["population"] == population) & (curves["evaluations"] > 0)]
     if runs.empty:
         return pd.DataFrame(), None
@@ -433,8 +435,9 @@ def ablation(curves: pd.DataFrame, population: int = 32) -> tuple[pd.DataFrame, 
         seeds=("seed", "nunique"), meta_test=("meta_test", "mean"),
         meta_train=("meta_train", "mean"))
     base = at["meta_test"].get("baseline")
-    rows = [{"variant": name, "search": VARIANTS[name].about, "seeds": row["seeds"],
-             "meta-test accuracy": row["meta_test"], "meta-train accuracy": row["meta_train"],
+    rows = [{"variant": name, "search": VARIANTS[name].about, "seeds": int(row["seeds"]),
+             "meta-test accuracy (%)": 100 * row["meta_test"],
+             "meta-train accuracy (%)": 100 * row["meta_train"],
              "lead over baseline (points)": (float("nan") if base is None
                                              else 100 * (row["meta_test"] - base))}
             for name, row in at.iterrows()]
