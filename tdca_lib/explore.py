@@ -4,7 +4,8 @@ Notebook 02's (:class:`InnerSteps`): the inner steps of a network the TDCA netwo
 credits it emits for one sample at each.
 
 :meth:`Explorer.figure` is the update function: it takes the widget's values and returns a
-matplotlib figure (no pyplot state, so a redraw leaks nothing and shows once).
+matplotlib figure (no pyplot state, so a redraw leaks nothing and shows once), shown as a PNG
+image (:class:`Drawn`).
 :meth:`Explorer.show` puts it behind ipywidgets controls, or, headless (papermill, a book),
 draws one static figure with the defaults.
 """
@@ -12,6 +13,7 @@ draws one static figure with the defaults.
 from __future__ import annotations
 
 import functools
+import io
 import math
 from dataclasses import dataclass
 
@@ -34,6 +36,20 @@ TASKS: dict[int | None, str] = {None: "one-task network", 0: "two-task network, 
                                 1: "two-task network, task id 1"}
 MAX_STEPS = 1000  # keeps a redraw under a second
 FIELD_GRID = 21  # the update fields' grid, as in Fig 2e-f
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A figure as the explorers show it: a PNG image in every front end. A bare Figure is drawn
+    by Jupyter only once pyplot's inline backend has loaded, which the first figure of a notebook
+    cannot count on (the reader would see ``<Figure size ...>``)."""
+
+    figure: Figure
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,7 @@ class Explorer:
         values = self.defaults()
         slider = dict(continuous_update=False, style={"description_width": "initial"})
         return w.interactive(
-            self.figure,
+            lambda **values: Drawn(self.figure(**values)),
             start_x=w.FloatSlider(values["start_x"], min=-10, max=10, step=0.1,
                                   description="start x", **slider),
             start_y=w.FloatSlider(values["start_y"], min=-10, max=10, step=0.1,
@@ -108,7 +124,7 @@ class Explorer:
         in the notebook's parameters), one static figure with :meth:`defaults`."""
         from IPython.display import display
 
-        display(self.widget() if interactive else self.figure(**self.defaults()))
+        display(self.widget() if interactive else Drawn(self.figure(**self.defaults())))
 
 
 def check(start_x: float, start_y: float, steps: int, lr: float, landscape: str,
@@ -201,7 +217,7 @@ class InnerSteps:
         values = self.defaults()
         slider = dict(continuous_update=False, style={"description_width": "initial"})
         return w.interactive(
-            self.figure,
+            lambda **values: Drawn(self.figure(**values)),
             step=w.IntSlider(values["step"], min=0, max=self.settings.steps,
                              description="inner step", **slider),
             sample=w.IntSlider(values["sample"], min=0, max=len(self.dataset.y_train) - 1,
@@ -211,4 +227,4 @@ class InnerSteps:
         """The widget, or with ``interactive=False`` one static figure at :meth:`defaults`."""
         from IPython.display import display
 
-        display(self.widget() if interactive else self.figure(**self.defaults()))
+        display(self.widget() if interactive else Drawn(self.figure(**self.defaults())))

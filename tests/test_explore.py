@@ -114,13 +114,13 @@ def test_widget_controls_redraw_through_the_update_function(explorer):
     assert list(controls) == ["start x", "start y", "steps", "step size", "landscape",
                               "TDCA network"]
     assert widget.kwargs == explorer.defaults()
-    assert isinstance(widget.result, Figure)
+    assert isinstance(widget.result.figure, Figure)
     first = widget.result
     controls["landscape"].value = "moved"
     controls["TDCA network"].value = 1
     assert widget.kwargs["landscape"] == "moved" and widget.kwargs["task"] == 1
     assert widget.result is not first
-    assert "moved by (3.0, -3.0)" in widget.result.axes[0].get_title()
+    assert "moved by (3.0, -3.0)" in widget.result.figure.axes[0].get_title()
 
 
 @pytest.mark.parametrize("interactive", [True, False])
@@ -131,8 +131,10 @@ def test_headless_shows_one_static_figure(explorer, monkeypatch, interactive):
     monkeypatch.setattr(IPython.display, "display", shown.append)
     explorer.show(interactive)
     [what] = shown
-    assert isinstance(what, Figure) != interactive
-    assert type(what).__name__ == ("interactive" if interactive else "Figure")
+    assert type(what).__name__ == ("interactive" if interactive else "Drawn")
+    if not interactive:  # drawn as a PNG image, whatever the backend
+        assert isinstance(what.figure, Figure)
+        assert what._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- Notebook 02's explorer -------------------------------------------------------------------
@@ -199,3 +201,13 @@ def test_inner_steps_figure_and_widget(inner_steps):
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     widget = inner_steps.widget()
     assert {c.description for c in widget.children[:2]} == {"inner step", "training sample"}
+
+
+def test_inner_steps_shows_a_png_image_headless(inner_steps, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    inner_steps.show(interactive=False)
+    [what] = shown
+    assert what._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n" and len(what.figure.axes) == 4
