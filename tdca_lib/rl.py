@@ -337,8 +337,15 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
     ``multiples``: does the TDCA network keep improving agents past the horizon it was evolved
     for, or does it only know its own? One training to the longest horizon, judged on the way
     at the shorter ones: the same agents and episodes as a training stopped there (evaluation
-    episodes are seeded apart, and their steps are not counted as training's)."""
+    episodes are seeded apart, and their steps are not counted as training's). Where played
+    episodes leave a trace in the simulator (``seed_decides_episode`` False), each horizon
+    trains on its own instead, so every number is what a training stopped there gives."""
     env = settings.make_env(seeds, beta.device, split)
+    if len(multiples) > 1 and not env.seed_decides_episode:
+        env.close()
+        return {k: horizon_returns(dataclasses.replace(settings, updates=k * settings.updates),
+                                   beta, seeds, (1,), eval_episodes, split)[1]
+                for k in multiples}
     agent = agent_network(settings, env)
     judged_at = {k * settings.updates: k for k in multiples}
     curve, env_steps, results = [], [], {}

@@ -154,6 +154,20 @@ def test_longer_horizons_continue_the_evolved_one():
         assert all(torch.equal(alone[name], result[k][name]) for name in alone)
 
 
+def test_where_episodes_leave_a_trace_each_horizon_trains_on_its_own():
+    # Box2D's world outlives an episode: judged on the way, BipedalWalker's later training
+    # returns moved in their last digits, so its horizons are trained apart
+    settings = dataclasses.replace(rl.settings_for("smoke", "BipedalWalker-v3", 10), updates=2)
+    env = settings.make_env(1)
+    assert not env.seed_decides_episode and make("CartPole-v1", 1).seed_decides_episode
+    tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
+    beta = tdca.init(torch.Generator().manual_seed(1))[None]
+    result = rl.horizon_returns(settings, beta, seeds=2, multiples=(1, 2), eval_episodes=1)
+    alone = rl.evaluate_tdca(dataclasses.replace(settings, updates=4), beta, seeds=2,
+                             eval_episodes=1)
+    assert all(torch.equal(alone[name], result[2][name]) for name in alone)
+
+
 def test_env_steps_count_what_the_agents_consumed():
     # CartPole pays 1 a step, so an agent's steps are the sum of its training returns
     settings = rl.settings_for("quick", "CartPole-v1", updates=4, tdca_hidden=4)
