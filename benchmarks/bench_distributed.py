@@ -45,11 +45,11 @@ def make_run(name: str):
         dataset = data.Dataset("mnist", torch.rand(settings.train_size, 784, generator=g),
                                torch.randint(0, 10, (settings.train_size,), generator=g),
                                torch.rand(10, 784), torch.randint(0, 10, (10,)), "random")
-        tdca = supervised.tdca_network(settings, settings.bottom_up(784))
+        tdca = supervised.tdca_network(settings, supervised.bottom_up_network(settings, 784))
         fitness = supervised.fitness_function(settings, [dataset])
     else:
         settings = rl.settings_for("quick", "CartPole-v1", load_evolved_from=None)
-        env = settings.make_env(1)
+        env = rl.make_env(settings, 1)
         tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
         fitness = rl.fitness_function(settings)
     pgpe = PGPE(tdca.init(torch.Generator().manual_seed(0)), population=settings.population,

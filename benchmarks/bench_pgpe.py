@@ -17,7 +17,7 @@ import argparse
 import torch
 from common import count_flops, describe, matmul_gflops, timed
 
-from tdca_lib import gaussian, supervised
+from tdca_lib import bottom_up, gaussian, supervised
 from tdca_lib.device import keep_freed_memory, resolve_device
 from tdca_lib.inner_loop import tdca_direction, train
 from tdca_lib.pgpe import PGPE
@@ -40,10 +40,10 @@ def gaussian_generations_per_second(device, generations: int = 100) -> float:
 def inner_step(population: int, samples: int, device, features: int = 784):
     """One inner step of P bottom-up networks trained by their own TDCA networks' credits."""
     settings = supervised.PROFILES.get("quick")
-    net = supervised.bottom_up_network(features, settings.hidden)
+    net = supervised.bottom_up_network(settings, features)
     tdca = supervised.tdca_network(settings, net)
     gen = torch.Generator().manual_seed(0)
-    theta = supervised.init_bottom_up(net, population, "zero", 0).to(device)
+    theta = bottom_up.initial(net, population, "zero", 0).to(device)
     beta = (torch.randn(population, tdca.num_params, generator=gen) * 0.1).to(device)
     x = torch.randn(samples, features, generator=gen).to(device)
     y = torch.randint(0, 10, (samples,), generator=gen).to(device)

@@ -185,6 +185,32 @@ def annotate(name: str, folder: Path | None = None, **fields: Any) -> dict[str, 
     return manifest
 
 
+def add_settings(name: str, added: dict[str, Any], command: str | None = None,
+                 folder: Path | None = None) -> bool:
+    """Record in ``<name>``'s manifest settings that its settings class gained after it was
+    shipped (``added``: their values for this network, which must reproduce how it was evolved)
+    and, with ``command``, the command that makes it today. The network and its log stay as they
+    are; the checksum and SHA-256 follow the new manifest. Returns whether anything changed."""
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    pt, js = folder / f"{name}.pt", folder / f"{name}.json"
+    center, log, manifest = _read(name, folder)
+    settings = manifest["settings"]
+    new = _canonical({k: v for k, v in added.items() if k not in settings})
+    if not new and (command is None or manifest.get("command") == command):
+        return False
+    changes = {"settings": settings | new} | ({"command": command} if command else {})
+    payload = torch.load(pt, map_location="cpu")
+    if payload.get("format", 1) == 1:  # the manifest lives in the .json alone
+        _write_manifest(js, manifest | changes)
+        return True
+    payload["manifest"] |= changes
+    payload["checksum"] = _checksum(center, log, payload["manifest"])
+    atomic_torch_save(payload, pt)
+    _write_manifest(js, manifest | payload["manifest"]
+                    | {"checksum": payload["checksum"], "sha256": _sha256(pt)})
+    return True
+
+
 def load_evolved(
     name: str,
     *,

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import diffusion
+from . import credit
 from .credit import credits_to_gradient
-from .tdca_network import PopulationMLP
+from .population import PopulationMLP
 
 CLASSES = 10
 TDCA_HIDDEN = (30, 30)
@@ -78,15 +78,15 @@ class Method:
         credits = tdca(beta, state)
         kernel = self.kernel()
         spread = 0 if kernel is None else count_flops(
-            lambda: diffusion.diffuse(credits[..., CLASSES:], kernel))
+            lambda: credit.diffuse(credits[..., CLASSES:], kernel))
         return {"network": count_flops(lambda: tdca(beta, state)) // SAMPLES,
                 "diffusion": spread // SAMPLES}
 
     def kernel(self) -> torch.Tensor | None:
         if self.kind != "groups":
             return None
-        neurons, sites = diffusion.layout(self.layout, self.hidden, self.sites)
-        return diffusion.kernel(sites, neurons, sigma=5.0)
+        neurons, sites = credit.positions(self.layout, self.hidden, self.sites)
+        return credit.diffusion_kernel(sites, neurons, sigma=5.0)
 
     def update_flops(self, features: int) -> int:
         """Matmul FLOPs per sample of turning per-neuron credits into weight updates (the same

@@ -7,14 +7,21 @@ the credit and the activation derivative, all local to the synapse. With backpro
 
 A convolutional layer's neurons (a channel at each position) share their channel's weights, so
 its update also sums over positions (:func:`conv_hebbian_update`, the deep CNN of Table 2).
+
+Credit diffusion (paper eq. 2, Fig 4c-d) lets a few credits steer many neurons: a layer's neurons
+sit on a layout, a 1-D line or a 2-D grid; credits are emitted at a few *sites* on the same
+layout, and the credit of site i reaches neuron j weighted by
+``exp(-|coord(i) - coord(j)|^2 / sigma^2)``. Built once as a ``[sites, neurons]`` kernel
+(:func:`diffusion_kernel`) and applied as one matmul (:func:`diffuse`), batched over the
+population and the samples.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .deep_networks import PopulationCNN
-from .tdca_network import PopulationMLP, is_shared
+from .bottom_up import PopulationCNN
+from .population import PopulationMLP, is_shared
 
 
 def hebbian_update(
@@ -29,7 +36,7 @@ def hebbian_update(
 
     Returns:
         ``([P, in, out], [P, out])``: the batch means of ``x_i * c_j * act'(a_j)`` and
-        ``c_j * act'(a_j)``, laid out as :class:`~tdca_lib.tdca_network.PopulationMLP` weights.
+        ``c_j * act'(a_j)``, laid out as :class:`~tdca_lib.population.PopulationMLP` weights.
     """
     no_slope = isinstance(activation_derivative, float) and activation_derivative == 1.0
     signal = credit if no_slope else credit * activation_derivative  # [P, N, out]
@@ -64,7 +71,7 @@ def credits_to_gradient(
     """Turn one credit per neuron into the weight "gradient" of a whole MLP, layer by layer.
 
     Args:
-        net: the bottom-up :class:`~tdca_lib.tdca_network.PopulationMLP` (hidden activation,
+        net: the bottom-up :class:`~tdca_lib.population.PopulationMLP` (hidden activation,
             linear output).
         activations: its layers' activity from ``net.activations``: ``[P, N, width]`` each.
         credits: ``[P, N, C]``, the credits of every non-input neuron, top-down: the output
@@ -107,7 +114,7 @@ def conv_hebbian_update(
         activation_derivative: ``[P, N, C, L]`` act'(a) at each conv neuron.
 
     Returns:
-        ``([P, K, C], [P, C])`` laid out as :class:`~tdca_lib.deep_networks.PopulationCNN`'s
+        ``([P, K, C], [P, C])`` laid out as :class:`~tdca_lib.bottom_up.PopulationCNN`'s
         conv weight and bias.
     """
     positions = patches.shape[-1]
@@ -178,3 +185,58 @@ def network_credits_to_gradient(
     :class:`PopulationCNN`, :func:`credits_to_gradient` for a ``PopulationMLP``."""
     rule = cnn_credits_to_gradient if isinstance(net, PopulationCNN) else credits_to_gradient
     return rule(net, activations, credits)
+
+
+# --- Credit diffusion ---------------------------------------------------------------------
+
+LAYOUTS = ("line", "grid")
+
+
+def line_positions(n: int) -> torch.Tensor:
+    """``[n, 1]``: neurons 0..n-1 on a line, unit spacing."""
+    return torch.arange(n, dtype=torch.float32)[:, None]
+
+
+def grid_positions(rows: int, cols: int | None = None) -> torch.Tensor:
+    """``[rows * cols, 2]``: neurons on a grid, unit spacing, row-major (neuron k at k // cols,
+    k % cols)."""
+    cols = cols or rows
+    r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+    return torch.stack([r.flatten(), c.flatten()], -1).float()
+
+
+def _centres(neurons: int, sites: int) -> torch.Tensor:
+    """``sites`` points spread evenly over 0..neurons-1, each at the middle of its stretch."""
+    if sites > neurons or neurons % sites:
+        raise ValueError(f"{sites} credit sites must divide {neurons} neurons evenly")
+    stride = neurons // sites
+    return torch.arange(sites, dtype=torch.float32) * stride + (stride - 1) / 2
+
+
+def positions(layout: str, neurons: int, sites: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Neuron and site coordinates for ``neurons`` steered by ``sites`` credits.
+
+    ``"line"``: both on a line (10 sites for 100 neurons sit at 4.5, 14.5, ...). ``"grid"``: a
+    square grid of neurons (900 = 30 x 30) and a square grid of sites (36 = 6 x 6) over it.
+    """
+    if layout == "line":
+        return line_positions(neurons), _centres(neurons, sites)[:, None]
+    if layout == "grid":
+        side, site_side = round(neurons**0.5), round(sites**0.5)
+        if side * side != neurons or site_side * site_side != sites:
+            raise ValueError(f"a grid needs square numbers of neurons and sites, got "
+                             f"{neurons} and {sites}")
+        axis = _centres(side, site_side)
+        r, c = torch.meshgrid(axis, axis, indexing="ij")
+        return grid_positions(side), torch.stack([r.flatten(), c.flatten()], -1)
+    raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+
+
+def diffusion_kernel(sites: torch.Tensor, neurons: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``[S, N]``: exp(-|site_i - neuron_j|^2 / sigma^2) (paper eq. 2; C is the credit itself)."""
+    return torch.exp(-torch.cdist(sites, neurons) ** 2 / sigma**2)
+
+
+def diffuse(credits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``credits [..., S]`` at the sites -> ``[..., N]`` at the neurons, through ``[S, N]``."""
+    return credits @ weights

@@ -5,7 +5,7 @@ shares, one per process; each process evaluates its share, the fitness values ar
 and every process takes the same PGPE step (they all draw the same noise from the same seeded
 generator), so the run is the run of one process, only faster. Without torchrun (no
 ``WORLD_SIZE`` above 1 in the environment) every helper here falls back to one process of rank
-0 and :func:`evaluate` calls the fitness function as before.
+0 and :func:`evaluate_fitness` calls the fitness function as before.
 
     torchrun --nproc-per-node 2 -m tdca_lib.supervised --profile quick --dataset mnist
 
@@ -98,7 +98,7 @@ def _split(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return values.detach().float(), extras
 
 
-def evaluate(fitness: Callable[..., Any], batch: torch.Tensor, generation: int
+def evaluate_fitness(fitness: Callable[..., Any], batch: torch.Tensor, generation: int
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The whole batch's fitness ``[n]`` and extra measurements ``{name: [n]}``, on every
     process, for a :data:`~tdca_lib.outer_loop.FitnessFn`. Alone, ``fitness(batch [n, D],

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from matplotlib.figure import Figure
 
-from . import data, gaussian, plots, supervised
+from . import bottom_up, data, gaussian, plots, supervised
 from .gaussian import GaussianSettings, GaussianTDCA, Landscape
 from .supervised import SupervisedSettings
 
@@ -179,7 +179,7 @@ class InnerSteps:
         ``image``, ``label``, the network's ``probs [classes]``, the TDCA network's ``credits``
         and backprop's ``deltas``, each ``{"output": [classes], "hidden": [hidden]}``."""
         self.check(step, sample)
-        net = self.settings.bottom_up(self.dataset.features)
+        net = supervised.bottom_up_network(self.settings, self.dataset.features)
         tdca = supervised.tdca_network(self.settings, net)
         theta = self.runs["tdca"]["theta_curve"][step]  # [1, D]
         x = self.dataset.x_train[sample][None, None]  # [1 member, 1 sample, features]
@@ -189,10 +189,10 @@ class InnerSteps:
             loss = torch.nn.functional.cross_entropy(activations[-1][0], y[None])
             hidden_delta, output_delta = torch.autograd.grad(loss, activations[1:])
         probs = torch.softmax(activations[-1], -1)
-        one_hot = torch.nn.functional.one_hot(y, supervised.CLASSES).to(x.dtype)
+        one_hot = torch.nn.functional.one_hot(y, bottom_up.CLASSES).to(x.dtype)
         credits = tdca(self.beta, torch.cat([probs, one_hot[None, None]], -1))[0, 0]
-        classes = supervised.CLASSES
-        if self.settings.credit_kernel() is not None:
+        classes = bottom_up.CLASSES
+        if supervised.credit_kernel(self.settings) is not None:
             raise ValueError("the explorer shows one credit a neuron; not diffused credits")
         return {
             "step": step, "steps": self.settings.steps, "sample": sample,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .credit import DERIVATIVES, credits_to_gradient
-from .tdca_network import PopulationMLP
+from .population import PopulationMLP
 
 RULES = ("fa", "dfa")
 

@@ -17,9 +17,8 @@ import torch
 
 from .distributed import Share
 from .outer_loop import evolve_or_load
-from .pgpe import PGPE
+from .population import PopulationMLP
 from .profiles import Profiles, check_settings, not_evolved
-from .tdca_network import PopulationMLP
 
 
 @dataclass(frozen=True)
@@ -193,14 +192,10 @@ def evolved_tdca(
     tdca = GaussianTDCA(settings.hidden, tasks=len(landscapes))
     name = "gaussian" if len(landscapes) == 1 else f"gaussian-{len(landscapes)}tasks"
 
-    def make_pgpe() -> PGPE:
-        start = tdca.net.init(torch.Generator().manual_seed(settings.seed)).to(device)
-        return PGPE(start, population=settings.population, sigma=settings.sigma,
-                    center_lr=settings.center_lr, seed=settings.seed)
-
     center, log, manifest = evolve_or_load(
         name, settings, profile=profile, experiment="01_gaussian",
-        fitness=fitness_function(tdca, landscapes, settings), make_pgpe=make_pgpe,
+        fitness=fitness_function(tdca, landscapes, settings),
+        start=tdca.net.init(torch.Generator().manual_seed(settings.seed)).to(device),
         regenerate=REGENERATE,
     )
     return tdca, center.to(device)[None], log, manifest

@@ -13,9 +13,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .credit import network_credits_to_gradient
-from .diffusion import diffuse
-from .tdca_network import PopulationMLP
+from .credit import diffuse, network_credits_to_gradient
+from .population import PopulationMLP
+
+OPTIMIZERS = ("adam", "sgd")
 
 Direction = Callable[[torch.Tensor], torch.Tensor]
 """``direction(theta [P, D]) -> [P, D]``: the "gradient" the inner optimiser descends."""
@@ -100,18 +101,30 @@ def train(
     lr: float,
     max_norm: float,
     on_step: Callable[[int, torch.Tensor], None] | None = None,
+    optimizer: str = "adam",
+    fused: bool = True,
 ) -> torch.Tensor:
-    """``steps`` full-batch Adam steps of every member along ``direction``; returns ``[P, D]``.
+    """``steps`` steps of every member along ``direction`` (BP's gradient, a TDCA network's
+    credits on a batch, or on an episode the agent plays), each member's update clipped to
+    ``max_norm``; returns ``[P, D]``. The one inner loop of every experiment.
 
-    ``on_step(step, theta)`` is called before the first step and after each (learning curves).
+    ``optimizer``: ``"adam"`` (:func:`population_adam`; ``fused=False``: torch's default
+    kernel, which RL's networks were evolved with: the two differ at float rounding, and an
+    episode's return can turn on that) or ``"sgd"``. ``on_step(step, theta)`` is called before
+    the first step and after each (learning curves).
     """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown inner optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     theta = theta.detach().clone().requires_grad_(False)
-    optimizer = population_adam(theta, lr)
+    if optimizer == "sgd":
+        step_rule = torch.optim.SGD([theta], lr=lr)
+    else:
+        step_rule = population_adam(theta, lr) if fused else torch.optim.Adam([theta], lr=lr)
     if on_step:
         on_step(0, theta)
     for step in range(1, steps + 1):
         theta.grad = clip_per_member(direction(theta), max_norm)
-        optimizer.step()
+        step_rule.step()
         if on_step:
             on_step(step, theta)
     return theta.detach()

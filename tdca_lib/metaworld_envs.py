@@ -10,7 +10,7 @@ of the task's object (button box, dial, door) and so of its goal.
     done = torch.zeros(env.population, dtype=torch.bool)
     while not done.all():
         obs, reward, done = env.step(policy(obs, env.task_ids))   # actions [P*V, 4] in [-1, 1]
-    success = env.unflatten(env.success)          # [P, V] bool
+    success = env.per_member(env.success)          # [P, V] bool
 
 Variants, fixed once and for all: for each task type, ``metaworld.MT1(task_type, seed=0)
 .train_tasks`` (50 tasks with distinct object positions; Meta-World asserts they are distinct),
@@ -223,7 +223,7 @@ class MetaWorldPopulation(PopulationEnv):
         """``[P*V, 3]`` each row's task type, one-hot: one TDCA network serves all three."""
         return torch.nn.functional.one_hot(self.task_ids, len(TASK_TYPES)).float()
 
-    def unflatten(self, values: torch.Tensor) -> torch.Tensor:
+    def per_member(self, values: torch.Tensor) -> torch.Tensor:
         """Per-row values ``[P*V, ...]`` as ``[P, V, ...]`` (member, variant)."""
         return values.reshape(self.members, len(self.variants), *values.shape[1:])
 

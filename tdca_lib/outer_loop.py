@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .checkpoints import CheckpointError, load_evolved, save_evolved
+from .checkpoints import CheckpointError, annotate, load_evolved, save_evolved
 from .device import describe_device
-from .distributed import evaluate, is_main_process, sync_from_main
+from .distributed import evaluate_fitness, is_main_process, sync_from_main
 from .files import (
     ROOT,
     FolderLocked,
@@ -207,7 +207,7 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
             # The centre rides along in the same batch: one evaluation, and its fitness is logged.
             batch = torch.cat([members, pgpe.center.detach()[None]])
             # Under torchrun each rank evaluates its share of the batch; all get every value.
-            values, extras = evaluate(fitness, batch, pgpe.generation)
+            values, extras = evaluate_fitness(fitness, batch, pgpe.generation)
             row = pgpe.tell(values[:-1])
             row = {"generation": pgpe.generation, "center": values[-1].item(), **row}
             row |= {f"center_{name}": v[-1].item() for name, v in extras.items()}
@@ -221,6 +221,25 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
     return log
 
 
+def pgpe_for(settings: Any, start: torch.Tensor, **options: Any) -> PGPE:
+    """PGPE from the TDCA network ``start [D]`` with the settings' ``population``, ``sigma``,
+    ``center_lr`` and ``seed``; ``options``: PGPE's other keyword arguments, or ones that replace
+    these (a search variant of the scale study)."""
+    return PGPE(start, **dict(population=settings.population, sigma=settings.sigma,
+                              center_lr=settings.center_lr, seed=settings.seed) | options)
+
+
+def load_shipped(name: str, settings: Any,
+                 regenerate: str) -> tuple[torch.Tensor, list[dict[str, float]], dict[str, Any]]:
+    """The TDCA network ``name`` that profile ``settings.load_evolved_from`` shipped, checked to
+    have been evolved with ``settings``: (centre ``[D]``, log, manifest). Raises
+    :class:`~tdca_lib.checkpoints.CheckpointMissing` (or CheckpointError) naming ``regenerate``."""
+    if settings.load_evolved_from is None:
+        raise ValueError("settings.load_evolved_from must name the profile whose network to load")
+    return load_evolved(f"{name}-{settings.load_evolved_from}",
+                        expect=evolved_settings(settings), regenerate=regenerate)
+
+
 def evolve_or_load(
     name: str,
     settings: Any,
@@ -228,29 +247,32 @@ def evolve_or_load(
     profile: str,
     experiment: str,
     fitness: FitnessFn,
-    make_pgpe: Callable[[], PGPE],
+    start: torch.Tensor,
     regenerate: str,
+    judge: Callable[[torch.Tensor], dict[str, Any]] | None = None,
 ) -> tuple[torch.Tensor, list[dict[str, float]], dict[str, Any]]:
-    """The evolved centre ``[D]``, its log and manifest for experiment ``name``.
+    """Every experiment's evolve-and-ship path: the evolved centre ``[D]``, its log and manifest
+    for the TDCA network ``name``.
 
     If ``settings.load_evolved_from`` names a profile, load the checkpoint that profile shipped
     (``<name>-<that profile>``), checking it was evolved with these settings. Otherwise evolve
-    now (resumable in ``runs/<name>-<profile>/``) and ship the result as ``<name>-<profile>``.
+    PGPE (:func:`pgpe_for`) from ``start [D]`` now (resumable in ``runs/<name>-<profile>/``), ship
+    the result as ``<name>-<profile>`` and, with ``judge``, record in its manifest what
+    ``judge(centre [D])`` measures (how well it trains fresh networks, say).
     ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``,
-    ``load_evolved_from`` and ``replace_shipped`` fields. Fields marked
+    ``load_evolved_from`` and ``replace_shipped`` fields besides PGPE's. Fields marked
     :func:`~tdca_lib.profiles.not_evolved` may differ between the run that evolved a network
-    and one that loads it.
+    and one that loads it. ``regenerate``: the command that makes it, quoted in every error.
     """
-    evolved_with = evolved_settings(settings)
     if settings.load_evolved_from:
-        return load_evolved(
-            f"{name}-{settings.load_evolved_from}", expect=evolved_with, regenerate=regenerate
-        )
+        return load_shipped(name, settings, regenerate)
+    evolved_with = evolved_settings(settings)
     run_dir = runs_dir() / f"{name}-{profile}"
+    shipped = f"{name}-{profile}"
     # Held until shipped, so the shipped network is this run's; under torchrun rank 0 alone
     # owns the folder and ships.
     with locked(run_dir) if is_main_process() else contextlib.nullcontext():
-        pgpe = make_pgpe()
+        pgpe = pgpe_for(settings, start)
         started = time.perf_counter()
         log = evolve(
             fitness,
@@ -261,14 +283,18 @@ def evolve_or_load(
             meta=evolved_with,
             desc=f"evolving {name} ({profile})",
         )
-        center = pgpe.center.detach().cpu()
+        center = pgpe.center.detach()
         if not is_main_process():
-            return center, log, {}
+            return center.cpu(), log, {}
         manifest = save_evolved(
-            f"{name}-{profile}", center, log, experiment=experiment, profile=profile,
+            shipped, center.cpu(), log, experiment=experiment, profile=profile,
             settings=evolved_with, device=describe_device(pgpe.center.device),
             replace=settings.replace_shipped, command=regenerate,
         )
-        logger.info(summary(f"{name}-{profile}", log, time.perf_counter() - started,
-                          checkpoints_dir() / f"{name}-{profile}.pt"))
-    return center, log, manifest
+        logger.info(summary(shipped, log, time.perf_counter() - started,
+                            checkpoints_dir() / f"{shipped}.pt"))
+    if judge is not None:
+        evaluation = judge(center)
+        manifest = annotate(shipped, evaluation=evaluation)
+        logger.info(f"{shipped} judged: {evaluation}")
+    return center.cpu(), log, manifest

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .gaussian import BASIN_RADIUS, Landscape, grid
-from .output import BP_COLOR, TDCA_COLOR
+from .output import BP_COLOR, DIFFUSION_COLOR, TDCA_COLOR
 
 # plasma without its palest end, so that every arrow shows on white
 FIELD_CMAP = mpl.colors.ListedColormap(plt.cm.plasma(np.linspace(0.0, 0.85, 256)))
@@ -204,6 +204,47 @@ def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor
     ax.plot(*start, "w^", ms=7, mec="k")
     ax.legend(loc="best", fontsize=7)
     return filled
+
+
+# Fig S2's curves (supervised.FIG_S2): label -> (colour, line style)
+FIG_S2_STYLES = {"BP (Kaiming)": (BP_COLOR, "-"), "BP (zero)": (BP_COLOR, "--"),
+                 "TDCA (top-down)": (TDCA_COLOR, "-"), "TDCA + diffusion": (DIFFUSION_COLOR, "-"),
+                 "FA (zero, ours)": ("#009E73", ":"), "DFA (zero, ours)": ("#CC79A7", ":")}
+
+
+def fig_s2(shown: list[str], curves: dict):
+    """Fig S2: train (solid) and test (faded) accuracy per inner step, mean over seeds, one
+    panel a data set of ``shown``; ``curves`` as :func:`tdca_lib.supervised.fig_s2_curves`
+    returns them (a curve that could not run is left out). Returns the figure."""
+    from .data import TITLES
+
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4.5 * max(1, len(shown)), 3.2),
+                             squeeze=False)
+    for ax, dataset in zip(axes[0], shown):
+        for label, (color, style) in FIG_S2_STYLES.items():
+            if isinstance(curves[dataset, label], str):
+                continue  # its network is missing: said where it was loaded
+            for split, alpha in (("train", 1.0), ("test", 0.5)):
+                ax.plot(curves[dataset, label][f"{split}_curve"].mean(1).cpu(), color=color,
+                        ls=style, alpha=alpha, label=f"{label}, {split}")
+        ax.set(title=TITLES[dataset], xlabel="inner step", ylabel="accuracy", ylim=(0, 1))
+    if shown:
+        axes[0][0].legend(fontsize=7)
+    return fig
+
+
+def fig_s3(planes: dict[str, dict]):
+    """Fig S3: each plane of :func:`tdca_lib.supervised.fig_s3_planes` as filled contours of
+    the training cross-entropy with the two projected trajectories. Returns the figure."""
+    fig, axes = plt.subplots(1, max(1, len(planes)), figsize=(5.2 * max(1, len(planes)), 4),
+                             squeeze=False)
+    for ax, (title, plane) in zip(axes[0], planes.items()):
+        filled = landscape_plane(ax, *plane["surface"], {
+            label: (path, FIG_S2_STYLES[label][0]) for label, path in plane["projected"].items()})
+        fig.colorbar(filled, ax=ax, label="log10 training cross-entropy")
+        ax.set(title=f"{title}: cos {plane['cos']:+.2f}", xlabel="main direction of TD",
+               ylabel="second direction (orthogonalised)")
+    return fig
 
 
 def probe_panel(ax, result: dict, extent: float):

@@ -21,50 +21,61 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .distributed import Share, is_main_process
-from .inner_loop import clip_per_member
-from .outer_loop import command
+from . import bottom_up
+from .distributed import Share
+from .inner_loop import OPTIMIZERS, train
+from .metaworld_envs import MAX_STEPS, TASK_TYPES, MetaWorldPopulation
+from .outer_loop import command, evolve_or_load, load_shipped
+from .population import PopulationMLP
 from .profiles import Profiles, check_settings, evolution_command, not_evolved
 from .rl_envs import PopulationEnv, make
-from .tdca_network import PopulationGRU, PopulationMLP
+from .tdca_network import PopulationGRU
 
-# Per task, our choices: the agent's hidden width, the scale at which the TDCA network sees
-# rewards (so every task's rewards reach it at order 1), and the customary "solved" return.
+# Every task's numbers, side by side (our choices, stated beside the paper's 200 updates and
+# 3000 generations): the agent's hidden width, the scale at which the TDCA network sees rewards
+# (so every task's rewards reach it at order 1), the customary "solved" return, and the scales
+# this machine evolves and ships for notebooks 05 and 06 (the quick profile; smoke loads its
+# networks): agent updates -> what differs from RLSettings' defaults. A task's first scale is
+# what ``--task T`` evolves; ``--updates U`` picks another. The paper profile is PROFILES'.
+# - At the paper's 200 updates fitness is the mean of 2 episodes (one CartPole episode's return
+#   is noisy enough to hide a generation's differences). CartPole-v0 stopped at 130
+#   generations: its centre had held the cap of 200 for the last 30, where every member ties
+#   and PGPE learns nothing more. Pendulum-v1 at 200 updates rose from -1420 to about -1000 in
+#   its first 60 generations and then held (~20-40 s a generation here).
+# - The 50-update networks came first (1.3-1.5 s a generation); BipedalWalker-v3 episodes run up
+#   to 1600 Box2D steps at ~8000 member-steps/s, so it runs smaller (70-200 s a generation).
+# - Meta-World (notebook 06: three task types at once, an agent per variant) steps at about 5000
+#   steps/s here, and a generation plays population x 9 variants x (updates + 1) episodes, so
+#   quick shortens episodes to 150 steps (its scripted policies succeed within about 75). At
+#   the paper's centre step (0.1) the population's mean return fell from 45.6 to 6.0 over the
+#   first 8 generations: 16 members give too noisy a direction for Adam's steps of 0.1 on every
+#   parameter, hence 0.02.
 TASKS = {
-    "CartPole-v0": dict(agent_hidden=16, reward_scale=1.0, solved=195.0),
-    "CartPole-v1": dict(agent_hidden=16, reward_scale=1.0, solved=475.0),
-    "Pendulum-v1": dict(agent_hidden=16, reward_scale=1 / 16, solved=-200.0),
-    "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0),
+    "CartPole-v0": dict(agent_hidden=16, reward_scale=1.0, solved=195.0,
+                        quick={200: dict(fitness_episodes=2, generations=130)}),
+    "CartPole-v1": dict(agent_hidden=16, reward_scale=1.0, solved=475.0,
+                        quick={50: dict()}),
+    "Pendulum-v1": dict(agent_hidden=16, reward_scale=1 / 16, solved=-200.0,
+                        quick={200: dict(fitness_episodes=2, generations=150), 50: dict()}),
+    "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0,
+                             quick={10: dict(population=16, generations=30)}),
+    "Meta-World": dict(agent_hidden=32, reward_scale=0.1, solved=None,  # success rates instead
+                       quick={10: dict(episode_steps=150, population=16, center_lr=0.02,
+                                       generations=40)}),
 }
-
-# The TDCA networks this machine evolves and ships (notebook 05), at the scale it affords (our
-# choice, stated beside the paper's 200 updates and 3000 generations): task -> agent updates ->
-# what differs from the quick defaults. A task's first entry is what ``--task T`` evolves;
-# ``--updates U`` picks another. At the paper's 200 updates fitness is the mean of 2 episodes
-# (one CartPole episode's return is noisy enough to hide a generation's differences).
-# CartPole-v0 stopped at 130 generations: its centre had held the cap of 200 for the last 30,
-# where every member ties and PGPE learns nothing more. Pendulum-v1 at 200 updates rose from
-# -1420 to about -1000 in its first 60 generations and then held (~20-40 s a generation here).
-# The 50-update networks came first (1.3-1.5 s a generation); BipedalWalker-v3 episodes run up
-# to 1600 Box2D steps at ~8000 member-steps/s, so it runs smaller (70-200 s a generation here).
-SMALL_SCALE = {
-    "CartPole-v0": {200: dict(fitness_episodes=2, generations=130)},
-    "CartPole-v1": {50: dict(generations=600)},
-    "Pendulum-v1": {200: dict(fitness_episodes=2, generations=150),
-                    50: dict(generations=600)},
-    "BipedalWalker-v3": {10: dict(population=16, generations=30)},
-}
+METAWORLD = "Meta-World"  # three robot-arm task types at once (notebook 06, metaworld_envs)
 
 
 @dataclass(frozen=True)
 class RLSettings:
     """Every knob of one RL run; defaults are the ``quick`` profile for CartPole-v1."""
 
-    task: str = "CartPole-v1"
+    task: str = "CartPole-v1"  # a key of TASKS
     agent_hidden: int = 16  # agent: obs-16-actions, tanh (our choice; TASKS per task)
     reward_scale: float = 1.0  # rewards times this reach the TDCA network (our choice)
     tdca_hidden: int = 32  # GRU units of the TDCA network (our choice)
     updates: int = 50  # agent updates, one episode each (paper: 200)
+    episode_steps: int | None = None  # Meta-World's episode cap (None: its 500); others: theirs
     inner_optimizer: str = "adam"  # "adam": Adam + per-member clip (as supervised); "sgd"
     inner_lr: float = 0.01  # our choice
     max_norm: float = 1.0  # per-agent clip of each update (our choice)
@@ -77,34 +88,23 @@ class RLSettings:
     population: int = 32  # PGPE members a generation (our choice)
     sigma: float = 0.1  # PGPE exploration std (paper)
     center_lr: float = 0.1  # Adam on PGPE's centre (paper)
-    generations: int = 50  # paper: 3000
+    generations: int = 600  # paper: 3000
     checkpoint_every: int = not_evolved(10)
     load_evolved_from: str | None = not_evolved(None)
     replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
 
-    def make_env(self, members: int, device: torch.device | str = "cpu",
-                 split: str = "train") -> PopulationEnv:
-        """The population environment for ``members`` TDCA networks (one row each here;
-        Meta-World overrides this with one row per task variant and its ``split``)."""
-        return make(self.task, members, device=device)
-
-    def network_name(self) -> str:
-        return f"rl-{self.task}-{self.updates}updates"
-
-    def regenerate_command(self, profile: str = "quick") -> str:
-        return (f"python -m tdca_lib.rl --profile {profile} --task {self.task} "
-                f"--updates {self.updates}")
-
-    def check_task(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
-
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         check_settings(self)
-        self.check_task()
-        if self.inner_optimizer not in ("adam", "sgd"):
-            raise ValueError(f"unknown inner optimizer {self.inner_optimizer!r}; valid: adam, sgd")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
+        if self.inner_optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown inner optimizer {self.inner_optimizer!r}; valid: "
+                             f"{', '.join(OPTIMIZERS)}")
+        if self.episode_steps is not None and (
+                self.task != METAWORLD or not 1 <= self.episode_steps <= MAX_STEPS):
+            raise ValueError(f"episode_steps caps Meta-World's episodes, in [1, {MAX_STEPS}]; "
+                             f"got {self.episode_steps} for {self.task}")
 
 
 PROFILES = Profiles(
@@ -118,13 +118,13 @@ PROFILES = Profiles(
 def settings_for(profile: str, task: str, updates: int | None = None,
                  **overrides) -> RLSettings:
     """The settings of ``task`` under ``profile``, with the task's own agent and reward scale;
-    below the paper's profile at the scale of ``SMALL_SCALE[task][updates]`` (the task's first
-    entry when ``updates`` is None or not one of its entries, then with ``updates``)."""
+    below the paper's profile at the task's quick scale for ``updates`` (its first scale when
+    ``updates`` is None or not one of its scales, then with ``updates``)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
-    fields = {k: v for k, v in TASKS[task].items() if k != "solved"}  # solved: for the claims
+    fields = {k: v for k, v in TASKS[task].items() if k not in ("solved", "quick")}
     if profile != "paper":
-        scales = SMALL_SCALE[task]
+        scales = TASKS[task]["quick"]
         updates = updates or next(iter(scales))
         fields |= scales.get(updates, next(iter(scales.values()))) | {"updates": updates}
     elif updates is not None:
@@ -132,11 +132,41 @@ def settings_for(profile: str, task: str, updates: int | None = None,
     return PROFILES.get(profile, task=task, **{**fields, **overrides})
 
 
+def make_env(settings: RLSettings, members: int, device: torch.device | str = "cpu",
+             split: str = "train") -> PopulationEnv:
+    """The population environment for ``members`` TDCA networks: one row each, or for
+    Meta-World one per task variant of ``split`` (member-major)."""
+    if settings.task == METAWORLD:
+        return MetaWorldPopulation(members, split, TASK_TYPES,
+                                   settings.episode_steps or MAX_STEPS, device)
+    return make(settings.task, members, device=device)
+
+
+def network_name(settings: RLSettings) -> str:
+    """The shipped TDCA network's name (without the profile)."""
+    if settings.task == METAWORLD:
+        return f"metaworld-{settings.updates}updates-{settings.episode_steps or MAX_STEPS}steps"
+    return f"rl-{settings.task}-{settings.updates}updates"
+
+
+def regenerate_command(settings: RLSettings, profile: str = "quick") -> str:
+    """The command that evolves and ships this network."""
+    return (f"python -m tdca_lib.rl --profile {profile} --task {settings.task} "
+            f"--updates {settings.updates}")
+
+
+def agent_steps(settings: RLSettings) -> int:
+    """Environment steps one Meta-World agent plays in the inner loop and its fitness episodes:
+    the budget a per-variant baseline gets (equal experience)."""
+    return (settings.updates + settings.fitness_episodes) * (settings.episode_steps or MAX_STEPS)
+
+
 # --- The agent ---------------------------------------------------------------------------------
 
 
 def agent_network(settings: RLSettings, env: PopulationEnv) -> PopulationMLP:
-    return PopulationMLP([env.obs_dim, settings.agent_hidden, env.action_dim])
+    """The bottom-up network of ``env``'s task: ``obs-agent_hidden-actions``."""
+    return bottom_up.agent(env.obs_dim, settings.agent_hidden, env.action_dim)
 
 
 def act(agent: PopulationMLP, theta: torch.Tensor, obs: torch.Tensor,
@@ -251,20 +281,21 @@ def train_agents(settings: RLSettings, env: PopulationEnv, beta: torch.Tensor,
     weights = tdca.unflatten(beta.repeat_interleave(rows // len(beta), 0))
     if start is None:
         start = start_agents(settings, env, rows)
-    theta = start.to(beta.device).clone()
-    optimizer = (torch.optim.Adam if settings.inner_optimizer == "adam" else torch.optim.SGD)(
-        [theta], lr=settings.inner_lr)
-    for u in range(settings.updates):
+    updates = iter(range(settings.updates))
+
+    def direction(theta: torch.Tensor) -> torch.Tensor:
+        """Play update u's episode; the credits are the change the TDCA network asks for, so
+        the optimiser descends their negative."""
+        u = next(updates)
         seed = first_row_seed(settings, first_episode + u, env, share)
         returns, state = play(env, agent, theta, seed, tdca, weights, settings.reward_scale)
         if on_update:
             on_update(u, returns)
-        # The credits are the change the TDCA network asks for: descend their negative.
-        theta.grad = -clip_per_member(tdca.readout(weights, state), settings.max_norm)
-        optimizer.step()
-        if after_update:
-            after_update(u + 1, theta)
-    return theta
+        return -tdca.readout(weights, state)
+
+    return train(start.to(beta.device), direction, settings.updates, settings.inner_lr,
+                 settings.max_norm, optimizer=settings.inner_optimizer, fused=False,
+                 on_step=(lambda n, theta: n and after_update(n, theta)) if after_update else None)
 
 
 def fitness_function(settings: RLSettings):
@@ -277,7 +308,7 @@ def fitness_function(settings: RLSettings):
 
     def fitness(beta: torch.Tensor, generation: int, share: Share | None = None):
         if len(beta) not in envs:
-            envs[len(beta)] = settings.make_env(len(beta), beta.device)
+            envs[len(beta)] = make_env(settings, len(beta), beta.device)
         env = envs[len(beta)]
         agent = agent_network(settings, env)
         episodes = settings.updates + settings.fitness_episodes  # a generation's episodes
@@ -299,17 +330,11 @@ def fitness_function(settings: RLSettings):
 
 
 def shipped_tdca(settings: RLSettings) -> tuple[torch.Tensor, list[dict], dict]:
-    """Load the TDCA network ``settings.load_evolved_from`` shipped for ``settings.task``:
-    (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
-    from .checkpoints import load_evolved
-    from .profiles import evolved_settings
-
-    if settings.load_evolved_from is None:
-        raise ValueError("settings.load_evolved_from must name the profile whose network to load")
-    center, log, manifest = load_evolved(
-        f"{settings.network_name()}-{settings.load_evolved_from}",
-        expect=evolved_settings(settings),
-        regenerate=settings.regenerate_command(settings.load_evolved_from))
+    """The TDCA network ``settings.load_evolved_from`` shipped for ``settings.task``: (centre
+    ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
+    center, log, manifest = load_shipped(
+        network_name(settings), settings,
+        regenerate_command(settings, settings.load_evolved_from or "quick"))
     return center[None], log, manifest
 
 
@@ -340,7 +365,7 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
     episodes are seeded apart, and their steps are not counted as training's). Where played
     episodes leave a trace in the simulator (``seed_decides_episode`` False), each horizon
     trains on its own instead, so every number is what a training stopped there gives."""
-    env = settings.make_env(seeds, beta.device, split)
+    env = make_env(settings, seeds, beta.device, split)
     if len(multiples) > 1 and not env.seed_decides_episode:
         env.close()
         return {k: horizon_returns(dataclasses.replace(settings, updates=k * settings.updates),
@@ -380,45 +405,40 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
     return {k: results[k] for k in multiples}
 
 
-def evolve_and_ship(settings: RLSettings, profile: str, experiment: str = "05_rl") -> None:
+def evolve_and_ship(settings: RLSettings, profile: str) -> tuple[torch.Tensor, list[dict], dict]:
     """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
-    record in its manifest how well it trains fresh agents (the seeds the notebooks use)."""
-    from .checkpoints import annotate
-    from .outer_loop import evolve_or_load
-    from .pgpe import PGPE
-
-    env = settings.make_env(1)  # for the sizes
+    record in its manifest how well it trains fresh agents (the seeds the notebooks use).
+    Returns (centre ``[1, D]``, log, manifest)."""
+    env = make_env(settings, 1)  # for the sizes
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
     env.close()
     print(f"{settings.task}: agent {agent}, TDCA network {tdca}")
 
-    def make_pgpe() -> PGPE:
-        start = tdca.init(torch.Generator().manual_seed(settings.seed))
-        return PGPE(start, population=settings.population, sigma=settings.sigma,
-                    center_lr=settings.center_lr, seed=settings.seed)
+    def judge(center: torch.Tensor) -> dict[str, str]:
+        result = evaluate_tdca(settings, center[None], settings.seeds)
+        evaluation = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
+                                 "final return = mean of 10 fresh episodes",
+                      "final_return": f"{result['final'].mean():.1f} ± "
+                                      f"{result['final'].std():.1f}"}
+        if "success" in result:
+            evaluation["success_rate"] = f"{result['success'].mean():.0%}"
+        return evaluation
 
     center, log, manifest = evolve_or_load(
-        settings.network_name(), settings, profile=profile, experiment=experiment,
-        fitness=fitness_function(settings), make_pgpe=make_pgpe,
-        regenerate=settings.regenerate_command(profile))
-    if not is_main_process():  # under torchrun, rank 0 alone evaluates and ships
-        return
-    result = evaluate_tdca(settings, center[None], settings.seeds)
-    evaluation = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
-                             "final return = mean of 10 fresh episodes",
-                  "final_return": f"{result['final'].mean():.1f} ± {result['final'].std():.1f}"}
-    if "success" in result:
-        evaluation["success_rate"] = f"{result['success'].mean():.0%}"
-    manifest = annotate(manifest["name"], evaluation=evaluation)
-    print(f"shipped {manifest['name']}: {len(log)} generations; {evaluation}")
+        network_name(settings), settings, profile=profile,
+        experiment="06_metaworld" if settings.task == METAWORLD else "05_rl",
+        fitness=fitness_function(settings),
+        start=tdca.init(torch.Generator().manual_seed(settings.seed)),
+        regenerate=regenerate_command(settings, profile), judge=judge)
+    return center[None], log, manifest
 
 
 def untrained_returns(settings: RLSettings, seeds: int, eval_episodes: int = 10,
                       split: str = "train") -> torch.Tensor:
     """``[R]``: the agents :func:`evaluate_tdca` starts from, never updated, on the episodes
     its final agents are scored on: what the training adds is the difference."""
-    env = settings.make_env(seeds, split=split)
+    env = make_env(settings, seeds, split=split)
     agent = agent_network(settings, env)
     theta = start_agents(settings, env, env.population, distinct=True)
     returns = torch.stack([
@@ -433,8 +453,8 @@ def main(argv: list[str] | None = None) -> None:
     def arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--task", choices=list(TASKS), default="CartPole-v1")
         parser.add_argument("--updates", type=int, default=None,
-                            help="agent updates a member makes: picks the task's scale in "
-                                 "rl.SMALL_SCALE (default: its first)")
+                            help="agent updates a member makes: picks the task's quick scale "
+                                 "in rl.TASKS (default: its first)")
 
     args, settings = evolution_command(
         "Evolve a recurrent TDCA network for an RL task and ship it to data/checkpoints/.",

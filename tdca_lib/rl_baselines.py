@@ -235,10 +235,10 @@ def main(argv: list[str] | None = None) -> None:
                      "--method sac --task Meta-World")
     if args.method == "sac":  # each training variant on its own, as the TDCA agents are
         from .metaworld_envs import variants
-        from .multitask import PROFILES
+        from .rl import METAWORLD, agent_steps, settings_for
 
-        settings = PROFILES.get("quick")
-        budget = args.budget or settings.agent_steps()
+        settings = settings_for("quick", METAWORLD)
+        budget = args.budget or agent_steps(settings)
         runs = [sac_metaworld(variant, budget, seed, settings.episode_steps,
                               actor_hidden=settings.agent_hidden)
                 for variant in tqdm(variants("train")) for seed in range(args.seeds)]

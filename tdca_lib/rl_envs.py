@@ -537,7 +537,7 @@ class BipedalWalker(PopulationEnv):
         self.vec.close()
 
 
-TASKS: dict[str, type[PopulationEnv]] = {
+ENVIRONMENTS: dict[str, type[PopulationEnv]] = {
     cls.name: cls for cls in (CartPoleV0, CartPole, Pendulum, BipedalWalker)
 }
 
@@ -546,6 +546,6 @@ def make(task: str, population: int, device: torch.device | str = "cpu",
          **kwargs) -> PopulationEnv:
     """The population-batched environment of ``task`` (a gymnasium id, e.g. ``"Pendulum-v1"``);
     ``kwargs`` go to its class (e.g. ``vectorization="async"`` for BipedalWalker-v3)."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
-    return TASKS[task](population, device, **kwargs)
+    if task not in ENVIRONMENTS:
+        raise ValueError(f"unknown task {task!r}; valid: {', '.join(ENVIRONMENTS)}")
+    return ENVIRONMENTS[task](population, device, **kwargs)

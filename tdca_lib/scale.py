@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import data, supervised
+from . import bottom_up, data, supervised
 from .checkpoints import current_commit, versions
 from .device import describe_device, keep_freed_memory
 from .feedback_alignment import feedback_credits, feedback_direction, random_feedback
@@ -160,7 +160,7 @@ def start_for(run: ScaleRun, train: data.Dataset) -> torch.Tensor:
     """``[D]``: the TDCA network the search starts from: a random one (seeded by the run's
     seed) or, for a warm-start variant, that one fitted to DFA's credits (:func:`fit_to_dfa`)."""
     settings = run.settings
-    tdca = supervised.tdca_network(settings, settings.bottom_up(train.features))
+    tdca = supervised.tdca_network(settings, supervised.bottom_up_network(settings, train.features))
     start = tdca.init(torch.Generator().manual_seed(run.seed))
     if VARIANTS[run.variant].warm_start:
         start = fit_to_dfa(settings, train, start, seed=run.seed)
@@ -174,18 +174,18 @@ def fit_to_dfa(settings: supervised.SupervisedSettings, train: data.Dataset, sta
     through while DFA trains it on ``train`` for ``settings.steps`` steps. DFA's credits are a
     function of what a TDCA network reads (the softmax output and the label), so the fit can be
     close; it is an initialisation by regression, outside the method's loops (no evolution)."""
-    net = settings.bottom_up(train.features)
+    net = supervised.bottom_up_network(settings, train.features)
     tdca = supervised.tdca_network(settings, net)
     feedback = random_feedback(net, "dfa", seed=seed)
     x, y = train.x_train, train.y_train
     thetas = []
-    theta0 = supervised.init_bottom_up(net, 1, "zero", seed)
+    theta0 = bottom_up.initial(net, 1, "zero", seed)
     train_steps(theta0, feedback_direction(net, x, y, "dfa", feedback), settings.steps,
                 settings.inner_lr, settings.max_norm,
                 on_step=lambda step, theta: thetas.append(theta.clone()))
     theta = torch.cat(thetas)  # [steps + 1, D]: each step's network a member
     activations = net.activations(theta, x)
-    one_hot = F.one_hot(y, supervised.CLASSES).to(x.dtype).expand(len(theta), -1, -1)
+    one_hot = F.one_hot(y, bottom_up.CLASSES).to(x.dtype).expand(len(theta), -1, -1)
     states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1).flatten(0, 1)
     targets = feedback_credits(net, activations, y, "dfa", feedback).flatten(0, 1)
     params = start.clone().requires_grad_(True)

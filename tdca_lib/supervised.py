@@ -6,55 +6,67 @@ one-hot label and emits 110 credits a sample (10 output neurons, 100 hidden), wh
 rule turns into weight updates. PGPE evolves the TDCA network; fitness is minus the trained
 network's cross-entropy on its training set (paper eqs. 4-5, cross-entropy variant).
 
-Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP.
+Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP. The same settings,
+fitness and tables serve Table 2's deep bottom-up networks (``architecture``) and Table S3's
+diffused credits (``sites``, :mod:`tdca_lib.diffusion`). One command evolves (resumably) and
+ships any of them:
 
-    python -m tdca_lib.supervised --profile quick --dataset mnist   # evolve (resumable), ship
+    python -m tdca_lib.supervised --profile quick --dataset mnist
+    python -m tdca_lib.supervised --profile quick --dataset mnist --architecture deep_cnn
+    python -m tdca_lib.supervised --profile quick --dataset mnist --credits 6x6-to-30x30
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
-from . import data, paper
-from .checkpoints import annotate, load_evolved
-from .distributed import Share, is_main_process
+from . import bottom_up, credit, data, landscape, paper
+from .bottom_up import CLASSES
+from .checkpoints import CheckpointMissing
+from .claims import Claims
+from .distributed import Share
 from .feedback_alignment import feedback_direction, random_feedback
 from .inner_loop import bp_direction, evaluate, tdca_direction, train
-from .outer_loop import command, evolve_or_load
-from .pgpe import PGPE
-from .profiles import (
-    Profiles,
-    check_settings,
-    evolution_command,
-    evolved_settings,
-    not_evolved,
-)
-from .tdca_network import PopulationMLP
+from .outer_loop import command, evolve_or_load, load_shipped
+from .population import PopulationMLP
+from .profiles import Profiles, check_settings, evolution_command, not_evolved
 
-CLASSES = 10
 UNTRAINED = "untrained"  # Runs' name for a TDCA network before evolution
 SOURCES = (*data.DATASETS, "all")  # what a TDCA network can be evolved on
-INITS = ("kaiming", "zero")
-ZERO_SCALE = 1e-16  # "Zero" init: uniform within 1e-16 of the origin (paper)
+
+# Where the hidden layer's credits come from (Table S3's configurations, named as the paper's, x
+# for its *): the hidden width, the credit sites (None: one credit a neuron) and their layout.
+CREDITS = {
+    "100-to-100": dict(hidden=100, sites=None),
+    "10-to-100": dict(hidden=100, sites=10, layout="line"),
+    "100-to-1000": dict(hidden=1000, sites=100, layout="line"),
+    "36-to-900": dict(hidden=900, sites=36, layout="line"),
+    "6x6-to-30x30": dict(hidden=900, sites=36, layout="grid"),
+}
+DENSE = "100-to-100"
 
 
 @dataclass(frozen=True)
 class SupervisedSettings:
-    """Every knob of one supervised run. Defaults are the ``quick`` profile on Table 1's
-    cheapest setting; all the paper leaves open is our choice, marked here."""
+    """Every knob of one supervised run: the 3-layer network of Table 1, the deep ones of
+    Table 2 and the diffused credits of Table S3 alike. Defaults are the ``quick`` profile on
+    Table 1's cheapest setting; all the paper leaves open is our choice, marked here."""
 
     dataset: str = "mnist"
+    architecture: str = "mlp"  # the bottom-up network: "mlp", "deep_fc", "deep_cnn" (bottom_up)
     train_size: int = 1000  # paper: 1000 / 10000 / 60000
     test_size: int | None = None  # None: the whole test set available
     steps: int = 20  # inner-loop steps (paper: 20 / 50 / 150)
-    hidden: int = 100  # bottom-up hidden width (paper)
+    hidden: int = 100  # the 3-layer network's hidden width (paper)
+    sites: int | None = None  # hidden-layer credits when diffused (Table S3); None: one a neuron
+    layout: str = "line"  # where diffused credits and neurons sit: "line" or "grid"
+    diffusion_sigma: float = 5.0  # diffusion kernel width in neuron spacings (paper)
     inner_lr: float = 0.01  # Adam in the inner loop, for BP and TDCA alike (our choice)
     max_norm: float = 1.0  # per-network update-norm clip in the inner loop (our choice)
     tdca_hidden: tuple[int, ...] = (30, 30)  # TDCA network 20-30-30-110 (paper)
@@ -71,33 +83,22 @@ class SupervisedSettings:
     table1_settings: tuple[tuple[int, int], ...] = not_evolved(
         ((20, 1000), (50, 10000), (150, 10000)))  # (steps, train size) of Table 1
 
-    # The bottom-up network and how it gets its credits: the 3-layer network, one credit per
-    # neuron. Credit diffusion (sparse_credits.DiffusionSettings) and the deep networks of
-    # Table 2 (deep.DeepSettings) override these methods.
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         check_settings(self)
-
-    def bottom_up(self, features: int) -> PopulationMLP:
-        return bottom_up_network(features, self.hidden)
-
-    def credit_count(self, bottom_up: PopulationMLP) -> int:
-        """Credits the TDCA network emits a sample."""
-        return bottom_up.credit_count
-
-    def credit_kernel(self, device: torch.device | str = "cpu") -> torch.Tensor | None:
-        """``[credits, hidden]`` diffusion kernel, or None: each credit is its neuron's."""
-        return None
-
-    def network_name(self) -> str:
-        return f"supervised-{self.dataset}-{self.steps}steps-{self.train_size}"
-
-    def regenerate_command(self, profile: str = "quick") -> str:
-        return f"python -m tdca_lib.supervised --profile {profile} --dataset {self.dataset}"
+        if self.architecture not in bottom_up.ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.architecture!r}; valid: "
+                             f"{', '.join(bottom_up.ARCHITECTURES)}")
+        if self.sites is not None:
+            if self.architecture != "mlp":
+                raise ValueError("diffused credits (sites) are for the 3-layer network only")
+            credit.positions(self.layout, self.hidden, self.sites)  # refuse a bad layout now
 
 
 # Notebook 02 never evolves: it loads the networks that
 # `python -m tdca_lib.supervised --profile quick|paper` evolved and shipped (minutes to an hour
-# each on a CPU for quick; paper needs a GPU). smoke uses quick's.
+# each on a CPU for quick; paper needs a GPU). smoke uses quick's. Table 2's deep networks are
+# evolved on 10000 samples at the paper's scale (PAPER_DEEP); quick keeps 1000, as the 3-layer
+# network's, so that evolution fits a CPU (our choice, stated in the tables).
 PROFILES = Profiles(
     SupervisedSettings,
     smoke=dict(load_evolved_from="quick", table1_settings=((20, 1000),)),
@@ -105,35 +106,72 @@ PROFILES = Profiles(
     paper=dict(load_evolved_from="paper", population=128, generations=5000,
                table1_settings=((20, 1000), (50, 10000), (150, 60000))),
 )
+PAPER_DEEP = dict(train_size=10000)
 
 
-def bottom_up_network(features: int, hidden: int) -> PopulationMLP:
-    return PopulationMLP([features, hidden, CLASSES])
+def settings_for(profile: str, architecture: str = "mlp", credits: str = DENSE,
+                 **overrides) -> SupervisedSettings:
+    """The settings of ``profile`` for a bottom-up ``architecture`` and, for the 3-layer network,
+    a hidden-credit configuration of :data:`CREDITS`."""
+    if credits not in CREDITS:
+        raise ValueError(f"unknown credits {credits!r}; valid: {', '.join(CREDITS)}")
+    fields = dict(architecture=architecture, **CREDITS[credits])
+    if profile == "paper" and architecture != "mlp":
+        fields |= PAPER_DEEP
+    return PROFILES.get(profile, **fields | overrides)
 
 
-def tdca_network(settings: SupervisedSettings, bottom_up: PopulationMLP) -> PopulationMLP:
-    """Input: softmax output + one-hot label; output: ``settings.credit_count(bottom_up)``
-    credits (one per neuron unless diffused)."""
-    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden, settings.credit_count(bottom_up)])
+def credits_name(settings: SupervisedSettings) -> str:
+    """``"100-to-100"``, ``"10-to-100"``, ``"6x6-to-30x30"``: the paper's name for where the
+    hidden layer's credits come from."""
+    if settings.sites is None:
+        return f"{settings.hidden}-to-{settings.hidden}"
+    if settings.layout == "grid":
+        site_side, side = round(settings.sites**0.5), round(settings.hidden**0.5)
+        return f"{site_side}x{site_side}-to-{side}x{side}"
+    return f"{settings.sites}-to-{settings.hidden}"
 
 
-def init_bottom_up(net: PopulationMLP, population: int, scheme: str, seed: int) -> torch.Tensor:
-    """``[P, D]`` initial parameters: ``"kaiming"`` (normal, std sqrt(2 / fan_in), zero bias)
-    or ``"zero"`` (uniform within 1e-16 of the origin); member p is seeded by ``seed + p``."""
-    if scheme not in INITS:
-        raise ValueError(f"unknown init {scheme!r}; valid: {', '.join(INITS)}")
-    rows = []
-    for p in range(population):
-        gen = torch.Generator().manual_seed(seed + p)
-        if scheme == "zero":
-            rows.append((torch.rand(net.num_params, generator=gen) * 2 - 1) * ZERO_SCALE)
-            continue
-        parts = []
-        for fan_in, fan_out in net.layer_shapes:
-            parts += [torch.randn(fan_in * fan_out, generator=gen) * math.sqrt(2 / fan_in),
-                      torch.zeros(fan_out)]
-        rows.append(torch.cat(parts))
-    return torch.stack(rows)
+def network_name(settings: SupervisedSettings) -> str:
+    """The shipped TDCA network's name (without the profile)."""
+    setting = f"{settings.dataset}-{settings.steps}steps-{settings.train_size}"
+    if settings.architecture != "mlp":
+        return f"{settings.architecture.replace('_', '-')}-{setting}"
+    if settings.sites is not None:
+        return f"diffusion-{credits_name(settings)}-{setting}"
+    return f"supervised-{setting}"
+
+
+def regenerate_command(settings: SupervisedSettings, profile: str = "quick") -> str:
+    """The command that evolves and ships this network."""
+    command = f"python -m tdca_lib.supervised --profile {profile} --dataset {settings.dataset}"
+    if settings.architecture != "mlp":
+        command += f" --architecture {settings.architecture}"
+    if settings.sites is not None:
+        command += f" --credits {credits_name(settings)}"
+    return command
+
+
+def bottom_up_network(settings: SupervisedSettings, features: int):
+    """The bottom-up network of ``settings`` for inputs of ``features``."""
+    return bottom_up.network(settings.architecture, features, settings.hidden)
+
+
+def tdca_network(settings: SupervisedSettings, net) -> PopulationMLP:
+    """Input: softmax output + one-hot label; output: the credits of the bottom-up network
+    ``net``, one a neuron (a conv channel for the CNN) or, when diffused, one an output neuron
+    and ``settings.sites`` for the hidden layer."""
+    credits = net.credit_count if settings.sites is None else CLASSES + settings.sites
+    return PopulationMLP([2 * CLASSES, *settings.tdca_hidden, credits])
+
+
+def credit_kernel(settings: SupervisedSettings,
+                  device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """``[sites, hidden]`` diffusion kernel, or None: each credit is its neuron's."""
+    if settings.sites is None:
+        return None
+    neurons, sites = credit.positions(settings.layout, settings.hidden, settings.sites)
+    return credit.diffusion_kernel(sites, neurons, settings.diffusion_sigma).to(device)
 
 
 def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset]):
@@ -145,12 +183,12 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
     others', so a process's ``share`` of the batch (under torchrun) changes nothing."""
 
     def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        net = settings.bottom_up(dataset.features)
+        net = bottom_up_network(settings, dataset.features)
         tdca = tdca_network(settings, net)
         x, y = dataset.x_train, dataset.y_train
-        theta0 = init_bottom_up(net, 1, "zero", settings.seed).to(x.device)
+        theta0 = bottom_up.initial(net, 1, "zero", settings.seed).to(x.device)
         direction = tdca_direction(net, tdca, beta, x, y,
-                                   credit_kernel=settings.credit_kernel(x.device))
+                                   credit_kernel=credit_kernel(settings, x.device))
         theta = train(theta0.expand(len(beta), -1), direction,
                       settings.steps, settings.inner_lr, settings.max_norm)
         return evaluate(net, theta, x, y)
@@ -164,37 +202,12 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
 
 
 def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.device | str = "cpu"):
-    """Load the TDCA network ``settings.load_evolved_from`` shipped for ``dataset`` (a data set's
+    """The TDCA network ``settings.load_evolved_from`` shipped for ``dataset`` (a data set's
     name or "all"): (centre ``[1, D]``, evolution log, manifest); CheckpointError if missing."""
     settings = dataclasses.replace(settings, dataset=dataset)
-    source = settings.load_evolved_from
-    if source is None:
-        raise ValueError("settings.load_evolved_from must name the profile whose network to load")
-    center, log, manifest = load_evolved(
-        f"{settings.network_name()}-{source}", expect=evolved_settings(settings),
-        regenerate=settings.regenerate_command(source))
-    return center.to(device)[None], log, manifest
-
-
-def evolved_tdca(settings: SupervisedSettings, profile: str, datasets: list[data.Dataset],
-                 experiment: str = "02_supervised"):
-    """Evolve (or load) the TDCA network for ``settings`` on ``datasets`` (one, or all for
-    ``settings.dataset == "all"``); returns (centre ``[1, D]`` on the data's device, evolution
-    log, manifest)."""
-    tdca = tdca_network(settings, settings.bottom_up(datasets[0].features))
-    device = datasets[0].x_train.device
-
-    def make_pgpe() -> PGPE:
-        start = tdca.init(torch.Generator().manual_seed(settings.seed)).to(device)
-        return PGPE(start, population=settings.population, sigma=settings.sigma,
-                    center_lr=settings.center_lr, seed=settings.seed)
-
-    center, log, manifest = evolve_or_load(
-        settings.network_name(),
-        settings, profile=profile, experiment=experiment,
-        fitness=fitness_function(settings, datasets), make_pgpe=make_pgpe,
-        regenerate=settings.regenerate_command(profile),
-    )
+    center, log, manifest = load_shipped(
+        network_name(settings), settings,
+        regenerate_command(settings, settings.load_evolved_from or "quick"))
     return center.to(device)[None], log, manifest
 
 
@@ -216,14 +229,14 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
     rule, scheme = METHODS[method]
-    net = settings.bottom_up(dataset.features)
+    net = bottom_up_network(settings, dataset.features)
     x, y = dataset.x_train, dataset.y_train
     # Seeds 1000+ for the networks we report: never the init the TDCA network was evolved on.
-    theta = init_bottom_up(net, seeds, scheme, 1000 + settings.seed).to(x.device)
+    theta = bottom_up.initial(net, seeds, scheme, 1000 + settings.seed).to(x.device)
     if rule == "tdca":
         tdca = tdca_network(settings, net)
         direction = tdca_direction(net, tdca, beta.expand(seeds, -1), x, y,
-                                   credit_kernel=settings.credit_kernel(x.device))
+                                   credit_kernel=credit_kernel(settings, x.device))
     elif rule == "bp":
         direction = bp_direction(net, x, y)
     else:
@@ -262,11 +275,12 @@ def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
     return datasets
 
 
-def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "auto",
-                    experiment: str = "02_supervised") -> None:
-    """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
-    record in its manifest how well it trains fresh zero-initialised networks (the seeds the
-    notebooks use too)."""
+def evolve_and_ship(settings: SupervisedSettings, profile: str,
+                    device: str = "auto") -> tuple[torch.Tensor, list[dict], dict]:
+    """Evolve (resumably) the TDCA network of ``settings`` on its data set (every one here for
+    ``"all"``), ship it to data/checkpoints/ and record in its manifest how well it trains fresh
+    zero-initialised networks (the seeds the notebooks use too). Returns (centre ``[1, D]``, log,
+    manifest); with ``settings.load_evolved_from``, the network that profile shipped instead."""
     from .device import keep_freed_memory, resolve_device
 
     keep_freed_memory()  # thousands of inner steps: reuse freed memory (see its docstring)
@@ -274,35 +288,47 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str, device: str = "a
     for dataset in datasets:
         print(dataset.describe())
     datasets = [d.to(resolve_device(device)) for d in datasets]
-    beta, log, manifest = evolved_tdca(settings, profile, datasets, experiment)
-    if not is_main_process():  # under torchrun, rank 0 alone evaluates and ships
-        return
-    evaluation = {}
-    for dataset in datasets:
-        result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=beta)
-        evaluation[dataset.name] = {
-            "setting": f"{settings.steps} steps, zero init, {dataset.describe()}",
-            "seeds": f"{1000 + settings.seed}..{1000 + settings.seed + settings.seeds - 1}",
-            "train_accuracy": percent(result["train_acc"]),
-            "test_accuracy": percent(result["test_acc"]),
-        }
-    manifest = annotate(manifest["name"], evaluation=evaluation)
-    print(f"shipped {manifest['name']}: {len(log)} generations, final centre fitness "
-          f"{manifest['final_center_fitness']:.4f}; {evaluation}")
+    tdca = tdca_network(settings, bottom_up_network(settings, datasets[0].features))
+
+    def judge(center: torch.Tensor) -> dict[str, dict[str, str]]:
+        evaluation = {}
+        for dataset in datasets:
+            result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=center[None])
+            evaluation[dataset.name] = {
+                "setting": f"{settings.steps} steps, zero init, {dataset.describe()}",
+                "seeds": f"{1000 + settings.seed}..{1000 + settings.seed + settings.seeds - 1}",
+                "train_accuracy": percent(result["train_acc"]),
+                "test_accuracy": percent(result["test_acc"]),
+            }
+        return evaluation
+
+    center, log, manifest = evolve_or_load(
+        network_name(settings), settings, profile=profile,
+        experiment="03_diffusion" if settings.sites is not None else "02_supervised",
+        fitness=fitness_function(settings, datasets),
+        start=tdca.init(torch.Generator().manual_seed(settings.seed)).to(datasets[0].x_train.device),
+        regenerate=regenerate_command(settings, profile), judge=judge)
+    return center[None], log, manifest
 
 
 def main(argv: list[str] | None = None) -> None:
     def arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--dataset", choices=SOURCES, default="mnist",
                             help="'all': one TDCA network for every data set available here")
+        parser.add_argument("--architecture", choices=bottom_up.ARCHITECTURES, default="mlp",
+                            help="the bottom-up network (Table 2: deep_fc, deep_cnn)")
+        parser.add_argument("--credits", choices=list(CREDITS), default=DENSE,
+                            help="the hidden layer's credits: one a neuron, or diffused from a "
+                                 "few sites (Table S3)")
         parser.add_argument("--device", default="auto")
 
     # This command is where networks are evolved, whatever the profile's notebook loads.
     args, settings = evolution_command(
-        "Evolve a TDCA network for the 3-layer bottom-up network and ship it to "
+        "Evolve a TDCA network for a supervised bottom-up network and ship it to "
         "data/checkpoints/.", argv,
-        lambda args, overrides: PROFILES.get(args.profile, dataset=args.dataset,
-                                             load_evolved_from=None, **overrides), arguments)
+        lambda args, overrides: settings_for(args.profile, args.architecture, args.credits,
+                                             dataset=args.dataset, load_evolved_from=None,
+                                             **overrides), arguments)
     evolve_and_ship(settings, args.profile, args.device)
 
 
@@ -371,7 +397,7 @@ class Runs:
         from (generation 0), a yardstick of what evolution added."""
         if tdca != UNTRAINED:
             return self.tdca[tdca] if tdca else None
-        net = tdca_network(settings, settings.bottom_up(dataset.features))
+        net = tdca_network(settings, bottom_up_network(settings, dataset.features))
         start = net.init(torch.Generator().manual_seed(settings.seed))
         return start.to(dataset.x_train.device)[None]
 
@@ -397,7 +423,7 @@ class Runs:
     def transferred(self, source: dict[str, torch.Tensor], dataset: str, train_size: int):
         """TrFC: networks trained on another data set, applied as they are to ``dataset``."""
         subset = self.datasets[dataset].subset(train_size)
-        net = self.settings.bottom_up(subset.features)
+        net = bottom_up_network(self.settings, subset.features)
         train_acc, _ = evaluate(net, source["theta"], subset.x_train, subset.y_train)
         test_acc, _ = evaluate(net, source["theta"], subset.x_test, subset.y_test)
         return {"train_acc": train_acc, "test_acc": test_acc,
@@ -526,6 +552,144 @@ class Runs:
             row["Mean: paper"] = " / ".join(paper.TABLE_S2[source]["mean"])
             rows.append(row)
         return pd.DataFrame(rows).fillna(""), means
+
+
+TABLE2_ARCHITECTURES = ("deep_fc", "deep_cnn")
+TABLE2_METHODS = {"Kaiming BP": "kaiming_bp", "Zero BP": "zero_bp", "TDCA-net": "tdca"}
+
+
+def table2(profile: str, datasets: dict[str, data.Dataset | str],
+           device: torch.device | str = "cpu") -> tuple[pd.DataFrame, dict]:
+    """Table 2 beside the paper's: each architecture, data set and method, at the setting the
+    TDCA networks were evolved at, on the evolution's samples and on the meta-test subsets;
+    and, where TDCA and Zero BP both ran, TDCA's margin over Zero BP
+    ``{(architecture, dataset): {"meta-train" | "meta-test": (train, test)}}``."""
+    rows, margins = [], {}
+    for architecture in TABLE2_ARCHITECTURES:
+        settings = settings_for(profile, architecture)
+        tdca = {}
+        for name in data.DATASETS:
+            try:
+                tdca[name] = shipped_tdca(settings, name, device)[0]
+            except CheckpointMissing as err:
+                tdca[name] = str(err).splitlines()[0]
+        runs = Runs(settings, datasets, tdca)
+        for name in data.DATASETS:
+            results = {}
+            for method, kind in TABLE2_METHODS.items():
+                source = name if kind == "tdca" else None
+                why = runs.missing(datasets=(name,), tdca=(source,) if source else ())
+                results[method] = (why or runs.run(name, kind, tdca=source),
+                                   why or runs.meta_test(name, kind, tdca=source))
+                beside = runs.row_beside_paper(name, results[method][0],
+                                               paper.TABLE2[architecture][method][name],
+                                               meta=results[method][1])
+                rows.append({"Model": bottom_up.ARCHITECTURE_TITLES[architecture],
+                             "Dataset": data.TITLES[name], "Method": method, **beside})
+            if not any(isinstance(r, str) for pair in results.values() for r in pair):
+                margins[architecture, name] = {
+                    split: tuple(runs.mean(results["TDCA-net"][i], k)
+                                 - runs.mean(results["Zero BP"][i], k)
+                                 for k in ("train_acc", "test_acc"))
+                    for i, split in enumerate(("meta-train", "meta-test"))}
+    return pd.DataFrame(rows), margins
+
+
+def search_budget(settings: SupervisedSettings) -> str:
+    """The size of the search behind a verdict, as every claim of notebook 02 states it."""
+    return (f"TDCA evolved {settings.generations} generations x population "
+            f"{settings.population} = {settings.generations * settings.population} member "
+            "evaluations (paper: 5000 generations); the verdict against the search's size: "
+            "notebook 07")
+
+
+def judge_table1(runs: Runs, claims: Claims) -> str:
+    """Table 1's claims at the evolved setting, judged on the meta-test subsets into
+    ``claims``: TDCA-net against Zero and Kaiming BP on MNIST, and the transfer to
+    Fashion-MNIST against Zero BP and TrFC. Returns the measurements behind them, a line
+    each."""
+    settings, budget = runs.settings, search_budget(runs.settings)
+    small = f"{settings.steps} steps, {settings.train_size} train"
+    cells = {(d, m): runs.table1_cell(d, m, settings.steps, settings.train_size)
+             for d, m in [("mnist", "Kaiming BP"), ("mnist", "Zero BP"), ("mnist", "TDCA-net"),
+                          ("fashion_mnist", "Zero BP"), ("fashion_mnist", "TrFC"),
+                          ("fashion_mnist", "TrTDCA-net")]}
+    held_out = {k: runs.table1_cell(*k, settings.steps, settings.train_size, meta_test=True)
+                for k in cells}
+    lines = []
+    for (d, m), r in cells.items():
+        if not isinstance(r, str):
+            meta = held_out[d, m]
+            lines.append(f"{data.TITLES[d]}, {small}: {m:10s} meta-train: train "
+                         f"{runs.mean(r, 'train_acc'):.1%}, test {runs.mean(r):.1%}; meta-test: "
+                         "test " + (meta if isinstance(meta, str) else f"{runs.mean(meta):.1%}"))
+    for rival in ("Zero BP", "Kaiming BP"):
+        claims.judge(f"TDCA-net from zero init beats {rival} on MNIST, {small} (Table 1)",
+                     *beats_held_out(cells, held_out, ("mnist", "TDCA-net"), ("mnist", rival),
+                                     setting=budget))
+    for rival in ("Zero BP", "TrFC"):
+        claims.judge(f"The MNIST-evolved TDCA network transfers to Fashion-MNIST, {small}: "
+                     f"TrTDCA-net beats {rival} (Table 1)",
+                     *beats_held_out(cells, held_out, ("fashion_mnist", "TrTDCA-net"),
+                                     ("fashion_mnist", rival), ("test_acc",), budget))
+    return "\n".join(lines)
+
+
+# Fig S2's curves: label -> (method, TDCA network: "{}" the data set's own, "{}/10-to-100" its
+# diffused-credit network). Their colours are plots.FIG_S2_STYLES'.
+FIG_S2 = {"BP (Kaiming)": ("kaiming_bp", None), "BP (zero)": ("zero_bp", None),
+          "TDCA (top-down)": ("tdca", "{}"), "TDCA + diffusion": ("tdca", "{}/10-to-100"),
+          "FA (zero, ours)": ("zero_fa", None), "DFA (zero, ours)": ("zero_dfa", None)}
+
+
+def fig_s2_curves(runs: Runs, steps: int, train_size: int) -> tuple[list[str], dict]:
+    """Fig S2's accuracy per inner step: the data sets that have their own TDCA network, and
+    ``{(dataset, label): run with curves}`` for each label of :data:`FIG_S2` (or why it
+    cannot run)."""
+    def curve(dataset: str, label: str) -> dict | str:
+        kind, source = FIG_S2[label]
+        source = source and source.format(dataset)
+        return (runs.missing(datasets=(dataset,), tdca=(source,) if source else ())
+                or runs.run(dataset, kind, steps, train_size, tdca=source, curve=True))
+
+    shown = [d for d in data.DATASETS if not runs.missing(datasets=(d,), tdca=(d,))]
+    return shown, {(d, label): curve(d, label) for d in shown for label in FIG_S2}
+
+
+FIG_S3_PAIRS = {"TD vs BP": ("TDCA (top-down)", "BP (zero)"),
+                "TD vs TD + diffusion": ("TDCA (top-down)", "TDCA + diffusion")}
+
+
+def fig_s3_planes(runs: Runs, curves: dict, steps: int, train_size: int) -> dict[str, dict]:
+    """Fig S3: for each pair of :data:`FIG_S3_PAIRS` whose curves ran on MNIST, the plane of
+    the two trajectories' main directions (one zero-initialised network each): the cosine of
+    the directions, both paths projected ``[steps + 1, 2]``, the training cross-entropy over
+    the plane ``(xs, ys, values)`` and the share of each final displacement the plane
+    captures."""
+    if ("mnist", "BP (zero)") not in curves:
+        return {}
+    mnist = runs.datasets["mnist"].subset(train_size)
+    net = bottom_up_network(runs.settings, mnist.features)
+    paths = {}
+    for label in ("BP (zero)", "TDCA (top-down)", "TDCA + diffusion"):
+        kind, source = FIG_S2[label]
+        source = source and source.format("mnist")
+        if not isinstance(curves["mnist", label], str):
+            ran = dataclasses.replace(runs.variants.get(source, runs.settings), steps=steps,
+                                      train_size=train_size)
+            paths[label] = run_bottom_up(ran, mnist, kind, 1, beta=runs.tdca.get(source),
+                                         trajectory=True)["theta_curve"][:, 0]
+    planes = {}
+    for title, (a, b) in FIG_S3_PAIRS.items():
+        if a in paths and b in paths:
+            plane, cos = landscape.plane_of(paths[a], paths[b])
+            projected = {label: plane.project(paths[label]).cpu() for label in (a, b)}
+            surface = landscape.surface(
+                lambda points: evaluate(net, points, mnist.x_train, mnist.y_train)[1], plane,
+                landscape.extent_around(*projected.values()))
+            planes[title] = dict(cos=cos, projected=projected, surface=surface, captured={
+                k: plane.captured(paths[k][-1:]).item() for k in (a, b)})
+    return planes
 
 
 def beats_held_out(meta_train: dict, meta_test: dict, a, b,

@@ -16,14 +16,15 @@ TINY_SUPERVISED = ["--set", "generations=2", "population=2", "train_size=100",
                    "test_size=100", "steps=2", "seeds=1"]
 COMMANDS = {  # name shipped: the command's arguments
     "supervised-mnist-2steps-100-quick": ["tdca_lib.supervised", *TINY_SUPERVISED],
-    "diffusion-10-to-100-mnist-2steps-100-quick": ["tdca_lib.sparse_credits", *TINY_SUPERVISED],
-    "deep-fc-mnist-2steps-100-quick": ["tdca_lib.deep", "--architecture", "deep_fc",
+    "diffusion-10-to-100-mnist-2steps-100-quick": ["tdca_lib.supervised", "--credits",
+                                                   "10-to-100", *TINY_SUPERVISED],
+    "deep-fc-mnist-2steps-100-quick": ["tdca_lib.supervised", "--architecture", "deep_fc",
                                        *TINY_SUPERVISED],
     "rl-CartPole-v1-2updates-quick": ["tdca_lib.rl", "--task", "CartPole-v1", "--set",
                                       "updates=2", "generations=2", "population=2", "seeds=1"],
-    "metaworld-1updates-10steps-quick": ["tdca_lib.multitask", "--set", "updates=1",
-                                         "episode_steps=10", "generations=1", "population=2",
-                                         "seeds=1"],
+    "metaworld-1updates-10steps-quick": ["tdca_lib.rl", "--task", "Meta-World", "--set",
+                                         "updates=1", "episode_steps=10", "generations=1",
+                                         "population=2", "seeds=1"],
 }
 
 

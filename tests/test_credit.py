@@ -1,7 +1,7 @@
 import torch
 
 from tdca_lib.credit import hebbian_update
-from tdca_lib.tdca_network import PopulationMLP
+from tdca_lib.population import PopulationMLP
 
 
 def test_backprop_delta_as_credit_reproduces_autograds_gradient_exactly():

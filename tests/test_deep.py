@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import deep, supervised
+from tdca_lib import supervised
 from tdca_lib.checkpoints import CheckpointMissing
 from tdca_lib.data import Dataset
 
@@ -15,17 +15,19 @@ def images(n=30, features=784):
 
 @pytest.mark.parametrize("architecture, credits", [("deep_fc", 410), ("deep_cnn", 218)])
 def test_tdca_network_emits_one_credit_per_neuron_or_channel(architecture, credits):
-    settings = deep.PROFILES.get("quick", architecture=architecture)
-    net = settings.bottom_up(784)
+    settings = supervised.settings_for("quick", architecture)
+    net = supervised.bottom_up_network(settings, 784)
     assert supervised.tdca_network(settings, net).sizes == (20, 30, 30, credits)
-    assert settings.network_name() == f"{architecture.replace('_', '-')}-mnist-20steps-1000"
+    name = f"{architecture.replace('_', '-')}-mnist-20steps-1000"
+    assert supervised.network_name(settings) == name
+    assert supervised.regenerate_command(settings).endswith(f"--architecture {architecture}")
 
 
-@pytest.mark.parametrize("architecture", deep.ARCHITECTURES)
+@pytest.mark.parametrize("architecture", supervised.TABLE2_ARCHITECTURES)
 def test_every_method_trains_a_deep_network(architecture):
-    settings = deep.PROFILES.get("quick", architecture=architecture, steps=2, seeds=2)
+    settings = supervised.settings_for("quick", architecture, steps=2, seeds=2)
     dataset = images()
-    net = settings.bottom_up(dataset.features)
+    net = supervised.bottom_up_network(settings, dataset.features)
     beta = torch.randn(1, supervised.tdca_network(settings, net).num_params) * 0.1
     for method in ("kaiming_bp", "zero_bp", "tdca"):
         result = supervised.run_bottom_up(settings, dataset, method, 2, beta=beta)
@@ -36,20 +38,22 @@ def test_every_method_trains_a_deep_network(architecture):
 
 
 def test_bad_architectures_and_inputs_are_refused():
-    with pytest.raises(ValueError, match="deep_fc, deep_cnn"):
-        deep.PROFILES.get("quick", architecture="resnet")
+    with pytest.raises(ValueError, match="mlp, deep_fc, deep_cnn"):
+        supervised.settings_for("quick", "resnet")
     with pytest.raises(ValueError, match="images"):
-        deep.PROFILES.get("quick", architecture="deep_cnn").bottom_up(100)
+        supervised.bottom_up_network(supervised.settings_for("quick", "deep_cnn"), 100)
+    with pytest.raises(ValueError, match="3-layer network only"):
+        supervised.settings_for("quick", "deep_fc", credits="10-to-100")
 
 
 def test_table2_says_what_could_not_run_beside_the_paper(monkeypatch):
     def missing(settings, dataset, device):
         raise CheckpointMissing(f"evolved TDCA network not found; regenerate it with: {dataset}")
 
-    monkeypatch.setattr(deep, "shipped_tdca", missing)
+    monkeypatch.setattr(supervised, "shipped_tdca", missing)
     datasets = {"mnist": images(), "fashion_mnist": "needs Fashion-MNIST: ...",
                 "cifar10": "needs CIFAR-10: ..."}
-    table, margins = deep.table2("smoke", datasets)
+    table, margins = supervised.table2("smoke", datasets)
     assert len(table) == 2 * 3 * 3 and margins == {}
     mnist = table[(table.Dataset == "MNIST") & (table.Method == "Zero BP")]
     assert mnist["Train: paper"].tolist() == ["98.97 ± 0.15%", "95.79 ± 0.45%"]

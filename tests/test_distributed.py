@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from tdca_lib import rl
-from tdca_lib.distributed import Share, evaluate, is_main_process, rank, shares, world_size
+from tdca_lib.distributed import Share, evaluate_fitness, is_main_process, rank, shares, world_size
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATIONS = 4
@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent("""
     def rl_run():
         settings = rl.settings_for("quick", "CartPole-v1", updates=2, population=4,
                                    load_evolved_from=None)
-        env = settings.make_env(1)
+        env = rl.make_env(settings, 1)
         tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
         start = tdca.init(torch.Generator().manual_seed(0))
         pgpe = PGPE(start, population=4, sigma=settings.sigma, center_lr=settings.center_lr)
@@ -57,7 +57,7 @@ SCRIPT = textwrap.dedent("""
                                torch.randint(0, 10, (100,), generator=g), torch.rand(10, 784),
                                torch.randint(0, 10, (10,), generator=g), "synthetic")
         settings = supervised.SupervisedSettings(steps=3, population=6)
-        tdca = supervised.tdca_network(settings, settings.bottom_up(784))
+        tdca = supervised.tdca_network(settings, supervised.bottom_up_network(settings, 784))
         pgpe = PGPE(tdca.init(g), population=6, sigma=settings.sigma,
                     center_lr=settings.center_lr)
         return supervised.fitness_function(settings, [dataset]), pgpe
@@ -125,7 +125,7 @@ def test_without_torchrun_there_is_one_process_and_fitness_is_called_as_before()
         calls.append(generation)
         return -params.sum(-1), {"size": params[:, 0]}
 
-    values, extras = evaluate(fitness, torch.ones(3, 2), 7)
+    values, extras = evaluate_fitness(fitness, torch.ones(3, 2), 7)
     assert calls == [7] and torch.equal(values, -2 * torch.ones(3))
     assert torch.equal(extras["size"], torch.ones(3))
 
@@ -134,7 +134,7 @@ def test_rl_fitness_of_a_share_equals_the_whole_batch():
     """Episode seeds follow a member's row in the whole batch, not in the process's share."""
     settings = rl.settings_for("quick", "CartPole-v1", updates=2, population=4,
                                load_evolved_from=None)
-    env = settings.make_env(1)
+    env = rl.make_env(settings, 1)
     tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
     beta = tdca.init(torch.Generator().manual_seed(0)) + 0.1 * torch.randn(
         5, tdca.num_params, generator=torch.Generator().manual_seed(1))

@@ -146,7 +146,7 @@ def inner_steps():
 
     settings = supervised.SupervisedSettings(steps=4, train_size=200)
     dataset = data.load("mnist", settings.train_size, 300)
-    net = settings.bottom_up(dataset.features)
+    net = supervised.bottom_up_network(settings, dataset.features)
     tdca = supervised.tdca_network(settings, net)
     beta = tdca.init(torch.Generator().manual_seed(3))[None]
     return explore.InnerSteps(settings, dataset, beta)
@@ -157,7 +157,7 @@ def test_inner_steps_deltas_are_backprops_and_credits_the_tdca_networks(inner_st
 
     result = inner_steps.run(step=2, sample=7)
     s = inner_steps.settings
-    net = s.bottom_up(inner_steps.dataset.features)
+    net = supervised.bottom_up_network(s, inner_steps.dataset.features)
     theta = inner_steps.runs["tdca"]["theta_curve"][2]
     x, y = inner_steps.dataset.x_train[7], inner_steps.dataset.y_train[7]
     # the output layer's delta of one sample's cross-entropy: softmax - one-hot

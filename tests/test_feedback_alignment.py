@@ -8,7 +8,7 @@ from tdca_lib.feedback_alignment import (
     random_feedback,
 )
 from tdca_lib.inner_loop import bp_direction, train
-from tdca_lib.tdca_network import PopulationMLP
+from tdca_lib.population import PopulationMLP
 
 
 def setting(sizes=(6, 5, 4, 3)):

@@ -8,7 +8,7 @@ from tdca_lib.inner_loop import (
     population_cross_entropy,
     train,
 )
-from tdca_lib.tdca_network import PopulationMLP
+from tdca_lib.population import PopulationMLP
 
 
 def test_population_adam_equals_separate_torch_adams_with_clipping():
@@ -38,7 +38,7 @@ def test_clip_per_member_only_scales_rows_above_the_norm():
     assert torch.equal(clipped[1], grad[1])
 
 
-def test_credit_rule_with_backprop_deltas_is_backprop_for_deep_networks():
+def test_credit_rule_with_backprop_deltas_is_backprop_for_bottom_up():
     torch.manual_seed(1)
     net = PopulationMLP([5, 4, 4, 3])
     theta = torch.randn(2, net.num_params, dtype=torch.float64, requires_grad=True)
@@ -65,20 +65,20 @@ def test_evaluate_counts_accuracy_and_cross_entropy_per_member():
 
 
 def test_dense_credit_kernel_reduces_to_the_undiffused_rule():
-    from tdca_lib import diffusion
+    from tdca_lib import credit
     from tdca_lib.inner_loop import tdca_direction
 
     torch.manual_seed(2)
     net, tdca = PopulationMLP([6, 8, 10]), PopulationMLP([20, 5, 18])
     x, y = torch.randn(7, 6), torch.randint(0, 10, (7,))
     theta, beta = torch.randn(2, net.num_params), torch.randn(2, tdca.num_params)
-    neurons, sites = diffusion.layout("line", 8, 8)
-    dense = diffusion.kernel(sites, neurons, sigma=1e-3)
+    neurons, sites = credit.positions("line", 8, 8)
+    dense = credit.diffusion_kernel(sites, neurons, sigma=1e-3)
     plain = tdca_direction(net, tdca, beta, x, y)(theta)
     assert torch.equal(tdca_direction(net, tdca, beta, x, y, credit_kernel=dense)(theta), plain)
 
     few = PopulationMLP([20, 5, 12])  # 10 output credits + 2 sites for 8 hidden neurons
-    neurons, sites = diffusion.layout("line", 8, 2)
+    neurons, sites = credit.positions("line", 8, 2)
     sparse = tdca_direction(net, few, torch.randn(2, few.num_params), x, y,
-                            credit_kernel=diffusion.kernel(sites, neurons, sigma=5.0))(theta)
+                            credit_kernel=credit.diffusion_kernel(sites, neurons, sigma=5.0))(theta)
     assert sparse.shape == plain.shape

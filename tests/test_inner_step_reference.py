@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tdca_lib import diffusion
-from tdca_lib.deep_networks import PopulationCNN
+from tdca_lib import credit
+from tdca_lib.bottom_up import PopulationCNN
 from tdca_lib.inner_loop import tdca_direction, train
-from tdca_lib.tdca_network import PopulationMLP
+from tdca_lib.population import PopulationMLP
 
 CLASSES = 10
 
@@ -98,8 +98,8 @@ def problem(kind: str, dtype, members=3, samples=40, features=784, hidden=100, s
         net = PopulationMLP([features, hidden, CLASSES])
         credits = net.credit_count
         if kind == "diffusion":
-            neurons, sites = diffusion.layout("line", hidden, 10)
-            kernel = diffusion.kernel(sites, neurons, sigma=5.0).to(dtype)
+            neurons, sites = credit.positions("line", hidden, 10)
+            kernel = credit.diffusion_kernel(sites, neurons, sigma=5.0).to(dtype)
             credits = CLASSES + 10
     tdca = PopulationMLP([2 * CLASSES, 30, 30, credits])
     theta = torch.stack([net.init(gen) for _ in range(members)]).to(dtype) * 0.1

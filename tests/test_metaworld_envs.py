@@ -95,7 +95,7 @@ def test_shapes_row_order_and_attributes(dial_door):
     assert done.shape == (12,) and done.dtype == torch.bool
     success = env.success
     assert success.shape == (12,) and success.dtype == torch.bool
-    assert env.unflatten(torch.arange(12)).tolist() == [list(range(6)), list(range(6, 12))]
+    assert env.per_member(torch.arange(12)).tolist() == [list(range(6)), list(range(6, 12))]
 
 
 def test_refuses_bad_names_and_settings():
@@ -247,12 +247,12 @@ def test_frame_with_osmesa_missing_says_how_to_fix_it():
 
 def test_rl_play_drives_it():
     """tdca_lib.rl.play plays it unchanged: one agent per member, repeated over its V rows."""
+    from tdca_lib.population import PopulationMLP
     from tdca_lib.rl import play
-    from tdca_lib.tdca_network import PopulationMLP
 
     agent = PopulationMLP([39, 8, 4])
     theta = torch.stack([agent.init(torch.Generator().manual_seed(p)) for p in range(2)])
     with mw.MetaWorldPopulation(2, task_types=DIAL, max_steps=6) as env:
         returns, _ = play(env, agent, theta.repeat_interleave(len(env.variants), 0), seed=0)
     assert returns.shape == (6,) and (returns > 0).all()
-    assert not torch.equal(env.unflatten(returns)[0], env.unflatten(returns)[1])
+    assert not torch.equal(env.per_member(returns)[0], env.per_member(returns)[1])

@@ -28,8 +28,8 @@ def test_updates_pick_the_tasks_scale():
         "quick", "Pendulum-v1", 50)
     assert (at_200.updates, at_200.fitness_episodes) == (200, 2)  # the task's first entry
     assert (at_50.updates, at_50.fitness_episodes, at_50.generations) == (50, 1, 600)
-    assert at_200.network_name() != at_50.network_name()
-    assert at_50.regenerate_command().endswith("--task Pendulum-v1 --updates 50")
+    assert rl.network_name(at_200) != rl.network_name(at_50)
+    assert rl.regenerate_command(at_50).endswith("--task Pendulum-v1 --updates 50")
     assert rl.settings_for("paper", "Pendulum-v1", 50).updates == 50
 
 
@@ -37,7 +37,7 @@ def test_cartpole_v0_is_cartpole_v1_capped_at_200_steps():
     v0, v1 = rl.settings_for("quick", "CartPole-v0"), rl.settings_for("quick", "CartPole-v1")
     assert (v0.agent_hidden, v0.reward_scale) == (v1.agent_hidden, v1.reward_scale)
     assert rl.TASKS["CartPole-v0"]["solved"] == 195.0
-    assert v0.make_env(2).max_steps == 200 and v1.make_env(2).max_steps == 500
+    assert rl.make_env(v0, 2).max_steps == 200 and rl.make_env(v1, 2).max_steps == 500
 
 
 def test_tdca_network_emits_one_credit_per_agent_parameter():
@@ -138,7 +138,7 @@ def test_untrained_agents_are_what_zero_credits_leave():
 
 def test_longer_horizons_continue_the_evolved_one():
     settings = rl.settings_for("quick", "CartPole-v1", updates=2)
-    env = settings.make_env(1)
+    env = rl.make_env(settings, 1)
     tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
     beta = tdca.init(torch.Generator().manual_seed(0))[None]
     result = rl.horizon_returns(settings, beta, seeds=2, multiples=(1, 2), eval_episodes=1)
@@ -158,7 +158,7 @@ def test_where_episodes_leave_a_trace_each_horizon_trains_on_its_own():
     # Box2D's world outlives an episode: judged on the way, BipedalWalker's later training
     # returns moved in their last digits, so its horizons are trained apart
     settings = dataclasses.replace(rl.settings_for("smoke", "BipedalWalker-v3", 10), updates=2)
-    env = settings.make_env(1)
+    env = rl.make_env(settings, 1)
     assert not env.seed_decides_episode and make("CartPole-v1", 1).seed_decides_episode
     tdca = rl.tdca_network(settings, env, rl.agent_network(settings, env))
     beta = tdca.init(torch.Generator().manual_seed(1))[None]
@@ -171,7 +171,7 @@ def test_where_episodes_leave_a_trace_each_horizon_trains_on_its_own():
 def test_env_steps_count_what_the_agents_consumed():
     # CartPole pays 1 a step, so an agent's steps are the sum of its training returns
     settings = rl.settings_for("quick", "CartPole-v1", updates=4, tdca_hidden=4)
-    env = settings.make_env(1)
+    env = rl.make_env(settings, 1)
     beta = rl.tdca_network(settings, env, rl.agent_network(settings, env)).init(
         torch.Generator().manual_seed(0))[None]
     result = rl.evaluate_tdca(settings, beta, seeds=3, eval_episodes=1)

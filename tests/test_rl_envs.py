@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 
 from tdca_lib import rl_envs
 
-TASKS = list(rl_envs.TASKS)
+TASKS = list(rl_envs.ENVIRONMENTS)
 
 
 def random_actions(env: rl_envs.PopulationEnv, steps: int, seed: int, scale: float = 1.0):

@@ -9,7 +9,7 @@ from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
 def test_every_table_network_is_one_the_command_line_evolves():
     for columns in rl_table.TDCA_ROWS.values():
         for column, (task, updates) in columns.items():
-            assert updates in rl.SMALL_SCALE[task]
+            assert updates in rl.TASKS[task]["quick"]
             assert column in rl_table.RANGES
             # a network is judged on its own task or the same dynamics under another cap
             assert column.split("-")[0] == task.split("-")[0]

@@ -98,17 +98,17 @@ def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume()
 
 
 def test_warm_start_fits_the_tdca_network_to_dfas_credits():
-    from tdca_lib import data, supervised
+    from tdca_lib import bottom_up, data, supervised
     from tdca_lib.feedback_alignment import feedback_credits, random_feedback
 
     settings = supervised.SupervisedSettings(steps=3, train_size=200)
     train = data.load("mnist", 200, 100)
-    net = settings.bottom_up(train.features)
+    net = supervised.bottom_up_network(settings, train.features)
     tdca = supervised.tdca_network(settings, net)
     start = tdca.init(torch.Generator().manual_seed(0))
     fitted = scale.fit_to_dfa(settings, train, start, seed=0, steps=400, lr=1e-2)
     # credits on states the fit never drew: a Kaiming network's
-    theta = supervised.init_bottom_up(net, 1, "kaiming", 5)
+    theta = bottom_up.initial(net, 1, "kaiming", 5)
     activations = net.activations(theta, train.x_train)
     one_hot = torch.nn.functional.one_hot(train.y_train, 10).float()[None]
     states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1)

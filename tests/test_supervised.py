@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import supervised
+from tdca_lib import bottom_up, supervised
 from tdca_lib.data import Dataset
 
 
@@ -17,27 +17,27 @@ SETTINGS = supervised.PROFILES.get("quick", steps=3, hidden=8, tdca_hidden=(6,))
 
 def test_tdca_network_of_the_paper_is_20_30_30_110():
     settings = supervised.PROFILES.get("quick")
-    net = supervised.bottom_up_network(784, settings.hidden)
+    net = supervised.bottom_up_network(settings, 784)
     tdca = supervised.tdca_network(settings, net)
     assert tdca.sizes == (20, 30, 30, 110) and tdca.num_params == 4970
 
 
 def test_inits_zero_is_within_1e_16_and_kaiming_has_fan_in_scale():
-    net = supervised.bottom_up_network(784, 100)
-    zero = supervised.init_bottom_up(net, 2, "zero", seed=0)
+    net = bottom_up.network("mlp", 784, 100)
+    zero = bottom_up.initial(net, 2, "zero", seed=0)
     assert zero.abs().max() <= 1e-16 and zero.abs().max() > 0
-    kaiming = supervised.init_bottom_up(net, 2, "kaiming", seed=0)
+    kaiming = bottom_up.initial(net, 2, "kaiming", seed=0)
     w1 = net.unflatten(kaiming)[0][0]
     assert abs(w1.std().item() - (2 / 784) ** 0.5) < 0.002
     assert not torch.equal(kaiming[0], kaiming[1])  # one seed a member
     with pytest.raises(ValueError, match="kaiming, zero"):
-        supervised.init_bottom_up(net, 1, "xavier", seed=0)
+        bottom_up.initial(net, 1, "xavier", seed=0)
 
 
 def test_fitness_is_deterministic_and_minus_a_cross_entropy():
     dataset = tiny_dataset()
     fitness = supervised.fitness_function(SETTINGS, [dataset])
-    net = supervised.bottom_up_network(dataset.features, SETTINGS.hidden)
+    net = supervised.bottom_up_network(SETTINGS, dataset.features)
     tdca = supervised.tdca_network(SETTINGS, net)
     beta = torch.randn(4, tdca.num_params, generator=torch.Generator().manual_seed(0))
     (first, extras), (second, _) = fitness(beta, 0), fitness(beta, 7)
@@ -47,7 +47,7 @@ def test_fitness_is_deterministic_and_minus_a_cross_entropy():
 
 def test_fitness_over_several_data_sets_is_their_mean():
     a, b = tiny_dataset(), tiny_dataset(features=20)
-    net = supervised.bottom_up_network(12, SETTINGS.hidden)
+    net = supervised.bottom_up_network(SETTINGS, 12)
     beta = torch.randn(2, supervised.tdca_network(SETTINGS, net).num_params)
     both = supervised.fitness_function(SETTINGS, [a, b])(beta, 0)[0]
     each = [supervised.fitness_function(SETTINGS, [d])(beta, 0)[0] for d in (a, b)]
@@ -58,7 +58,7 @@ def test_run_bottom_up_reports_per_seed_metrics_and_curves():
     dataset = tiny_dataset()
     result = supervised.run_bottom_up(SETTINGS, dataset, "kaiming_bp", seeds=3, curve=True)
     assert result["train_acc"].shape == (3,) and result["train_curve"].shape == (4, 3)
-    net = supervised.bottom_up_network(dataset.features, SETTINGS.hidden)
+    net = supervised.bottom_up_network(SETTINGS, dataset.features)
     tdca = supervised.tdca_network(SETTINGS, net)
     beta = torch.zeros(1, tdca.num_params)  # zero credits: the network stays where it started
     result = supervised.run_bottom_up(SETTINGS, dataset, "tdca", seeds=2, beta=beta)
@@ -76,7 +76,7 @@ def test_bp_learns_the_tiny_task():
 def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2,
                                        table1_settings=((2, 30), (3, 40)))
-    net = supervised.bottom_up_network(12, settings.hidden)
+    net = supervised.bottom_up_network(settings, 12)
     beta = torch.zeros(1, supervised.tdca_network(settings, net).num_params)
     datasets = {"mnist": tiny_dataset(120), "fashion_mnist": tiny_dataset(120),
                 "cifar10": "needs CIFAR-10: get it"}
@@ -126,7 +126,7 @@ def test_meta_test_runs_train_on_every_subset_and_never_the_evolutions():
 def test_the_untrained_tdca_network_is_evolutions_start():
     runs = supervised.Runs(SETTINGS, {"mnist": tiny_dataset()}, {})
     beta = runs.beta(supervised.UNTRAINED, SETTINGS, tiny_dataset())
-    tdca = supervised.tdca_network(SETTINGS, supervised.bottom_up_network(12, SETTINGS.hidden))
+    tdca = supervised.tdca_network(SETTINGS, supervised.bottom_up_network(SETTINGS, 12))
     assert torch.equal(beta[0], tdca.init(torch.Generator().manual_seed(SETTINGS.seed)))
     result = runs.run("mnist", "tdca", tdca=supervised.UNTRAINED)
     assert result["test_acc"].shape == (SETTINGS.seeds,)
@@ -161,6 +161,12 @@ def test_evolution_cli_parses_overrides_and_refuses_unknown_settings(monkeypatch
         supervised.main(["--set", "generations=5", "test_size=None", "tdca_hidden=(8, 8)"])
     assert seen["s"].generations == 5 and seen["s"].test_size is None
     assert seen["s"].tdca_hidden == (8, 8) and seen["s"].load_evolved_from is None
+    with pytest.raises(Parsed):  # one command for Table S3's diffused credits
+        supervised.main(["--credits", "6x6-to-30x30", "--dataset", "fashion_mnist"])
+    assert (seen["s"].hidden, seen["s"].sites, seen["s"].layout) == (900, 36, "grid")
+    with pytest.raises(Parsed):  # and Table 2's deep networks
+        supervised.main(["--architecture", "deep_cnn"])
+    assert seen["s"].architecture == "deep_cnn" and seen["s"].sites is None
     with pytest.raises(SystemExit):
         supervised.main(["--set", "popsize=3"])
 

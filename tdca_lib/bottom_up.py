@@ -1,26 +1,37 @@
-"""The deep bottom-up networks of the paper's Table 2 ("Deep FC and Deep CNN"), batched over the
-PGPE population like :class:`~tdca_lib.tdca_network.PopulationMLP`.
+"""The bottom-up networks: the networks that learn (paper: "bottom-up network"), batched over a
+population of P networks trained at once. Their parameters are a flat ``[P, D]`` tensor; their
+credit rules are in :mod:`tdca_lib.credit`.
 
-- Deep FC: four hidden layers of 100 and a linear output, a plain ``PopulationMLP``
-  (:func:`deep_fc`).
-- Deep CNN: one convolutional layer and three fully connected ones (:class:`PopulationCNN`).
+- The 3-layer network of the supervised tasks, ``features-100-10`` (tanh): :func:`network`
+  with ``"mlp"``.
+- Table 2's Deep FC (four hidden layers of 100): a plain PopulationMLP (:func:`deep_fc`).
+- Table 2's Deep CNN: one convolutional layer and three fully connected ones
+  (:class:`PopulationCNN`).
+- The RL agent, ``obs-hidden-actions`` (tanh): :func:`agent`.
 
-Both take images flattened to ``[N, features]`` (as :mod:`tdca_lib.data` stores them), shared by
-every member, or one batch per member ``[P, N, features]``; parameters are a flat ``[P, D]``
-tensor. Their credit rules are in :mod:`tdca_lib.credit`.
+Images come flattened to ``[N, features]`` (as :mod:`tdca_lib.data` stores them), shared by every
+member, or one batch per member ``[P, N, features]``.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
-from .tdca_network import ACTIVATIONS, LayeredPopulation, PopulationMLP, is_shared
+from .population import ACTIVATIONS, LayeredPopulation, PopulationMLP, is_shared
 
+CLASSES = 10
+ARCHITECTURES = ("mlp", "deep_fc", "deep_cnn")
+ARCHITECTURE_TITLES = {"mlp": "3-layer FC", "deep_fc": "Deep FC", "deep_cnn": "Deep CNN"}
+IMAGE_SHAPES = {784: (1, 28, 28), 3072: (3, 32, 32)}  # MNIST / Fashion-MNIST, CIFAR-10
+INITS = ("kaiming", "zero")
+ZERO_SCALE = 1e-16  # "Zero" init: uniform within 1e-16 of the origin (paper)
 DEEP_FC_HIDDEN = (100, 100, 100, 100)  # Table 2's Deep FC: four hidden layers of 100
 
 
-def deep_fc(features: int, classes: int = 10, activation: str = "tanh") -> PopulationMLP:
+def deep_fc(features: int, classes: int = CLASSES, activation: str = "tanh") -> PopulationMLP:
     """The Deep FC network ``features-100-100-100-100-classes``."""
     return PopulationMLP([features, *DEEP_FC_HIDDEN, classes], activation)
 
@@ -48,7 +59,7 @@ class PopulationCNN(LayeredPopulation):
         kernel: int = 5,
         stride: int = 2,
         hidden: tuple[int, ...] = (100, 100),
-        classes: int = 10,
+        classes: int = CLASSES,
         activation: str = "tanh",
     ):
         if len(image_shape) != 3:
@@ -154,3 +165,42 @@ class PopulationCNN(LayeredPopulation):
                 h = act(h)
             out.append(h)
         return out
+
+
+def network(architecture: str, features: int, hidden: int = 100) -> PopulationMLP | PopulationCNN:
+    """The bottom-up network ``architecture`` (one of :data:`ARCHITECTURES`) for inputs of
+    ``features``; ``hidden``: the 3-layer network's hidden width (the deep ones have theirs)."""
+    if architecture == "mlp":
+        return PopulationMLP([features, hidden, CLASSES])
+    if architecture == "deep_fc":
+        return deep_fc(features)
+    if architecture == "deep_cnn":
+        if features not in IMAGE_SHAPES:
+            raise ValueError(f"the Deep CNN needs images: no image shape for {features} features")
+        return PopulationCNN(IMAGE_SHAPES[features])
+    raise ValueError(f"unknown architecture {architecture!r}; valid: {', '.join(ARCHITECTURES)}")
+
+
+def initial(net: PopulationMLP | PopulationCNN, population: int, scheme: str,
+            seed: int) -> torch.Tensor:
+    """``[P, D]`` initial parameters: ``"kaiming"`` (normal, std sqrt(2 / fan_in), zero bias)
+    or ``"zero"`` (uniform within 1e-16 of the origin); member p is seeded by ``seed + p``."""
+    if scheme not in INITS:
+        raise ValueError(f"unknown init {scheme!r}; valid: {', '.join(INITS)}")
+    rows = []
+    for p in range(population):
+        gen = torch.Generator().manual_seed(seed + p)
+        if scheme == "zero":
+            rows.append((torch.rand(net.num_params, generator=gen) * 2 - 1) * ZERO_SCALE)
+            continue
+        parts = []
+        for fan_in, fan_out in net.layer_shapes:
+            parts += [torch.randn(fan_in * fan_out, generator=gen) * math.sqrt(2 / fan_in),
+                      torch.zeros(fan_out)]
+        rows.append(torch.cat(parts))
+    return torch.stack(rows)
+
+
+def agent(observations: int, hidden: int, actions: int) -> PopulationMLP:
+    """The RL agent: ``observations-hidden-actions``, tanh (logits, or pre-tanh actions)."""
+    return PopulationMLP([observations, hidden, actions])

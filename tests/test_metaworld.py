@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from tdca_lib import multitask, rl
+from tdca_lib import rl
 
-SETTINGS = multitask.PROFILES.get("quick", updates=2, episode_steps=3, tdca_hidden=4,
-                                  agent_hidden=4)
+SETTINGS = rl.settings_for("quick", rl.METAWORLD, updates=2, episode_steps=3, tdca_hidden=4,
+                           agent_hidden=4)
 
 
 def test_one_tdca_network_reads_the_task_type_and_updates_every_variants_agent():
-    env = SETTINGS.make_env(2)
+    env = rl.make_env(SETTINGS, 2)
     assert env.population == 2 * 9 and env.context().shape == (18, 3)
     agent = rl.agent_network(SETTINGS, env)
     tdca = rl.tdca_network(SETTINGS, env, agent)
@@ -22,7 +22,7 @@ def test_one_tdca_network_reads_the_task_type_and_updates_every_variants_agent()
 
 
 def test_fitness_is_the_mean_over_a_members_variants():
-    env = SETTINGS.make_env(1)
+    env = rl.make_env(SETTINGS, 1)
     tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))
     env.close()
     beta = torch.randn(2, tdca.num_params, generator=torch.Generator().manual_seed(1)) * 0.1
@@ -32,7 +32,7 @@ def test_fitness_is_the_mean_over_a_members_variants():
 
 
 def test_evaluation_reports_returns_and_success_per_variant():
-    env = SETTINGS.make_env(1)
+    env = rl.make_env(SETTINGS, 1)
     tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))
     env.close()
     result = rl.evaluate_tdca(SETTINGS, torch.zeros(1, tdca.num_params), seeds=1,
@@ -42,10 +42,14 @@ def test_evaluation_reports_returns_and_success_per_variant():
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="episode_steps"):
-        multitask.PROFILES.get("quick", episode_steps=600)
-    with pytest.raises(ValueError, match="adam, sgd"):  # the RL settings' own checks still run
-        multitask.PROFILES.get("quick", inner_optimizer="rmsprop")
-    assert SETTINGS.network_name() == "metaworld-2updates-3steps"
+        rl.settings_for("quick", rl.METAWORLD, episode_steps=600)
+    with pytest.raises(ValueError, match="episode_steps caps Meta-World's"):
+        rl.settings_for("quick", "CartPole-v1", episode_steps=100)
+    with pytest.raises(ValueError, match="adam, sgd"):
+        rl.settings_for("quick", rl.METAWORLD, inner_optimizer="rmsprop")
+    assert rl.network_name(SETTINGS) == "metaworld-2updates-3steps"
+    paper = rl.settings_for("paper", rl.METAWORLD)
+    assert rl.network_name(paper) == "metaworld-200updates-500steps"  # Meta-World's own cap
 
 
 def test_the_stored_sac_baseline_had_one_agents_experience():
@@ -53,8 +57,8 @@ def test_the_stored_sac_baseline_had_one_agents_experience():
     x episode steps."""
     from tdca_lib import rl_baselines
 
-    assert SETTINGS.agent_steps() == (2 + 1) * 3
-    quick = multitask.PROFILES.get("quick")
-    runs = rl_baselines.load_runs("sac", "Meta-World", quick.agent_steps())
-    assert len(runs) == 9 and all(len(r.returns) * quick.episode_steps == quick.agent_steps()
+    assert rl.agent_steps(SETTINGS) == (2 + 1) * 3
+    quick = rl.settings_for("quick", rl.METAWORLD)
+    runs = rl_baselines.load_runs("sac", "Meta-World", rl.agent_steps(quick))
+    assert len(runs) == 9 and all(len(r.returns) * quick.episode_steps == rl.agent_steps(quick)
                                   for r in runs)
