@@ -1,4 +1,4 @@
-"""Credit diffusion (paper Table S3, Fig S3, notebook 03): sparse, diffused credits for the
+"""Credit diffusion (paper Fig 4c-d, Table S3, notebook 03): sparse, diffused credits for the
 3-layer network.
 
 The hidden layer's neurons sit on a line or a grid; the TDCA network emits one credit per *site*
@@ -14,12 +14,136 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .data import DATASETS, TITLES
-from .supervised import CREDITS, DENSE
+import pandas as pd
+import torch
+
+from . import credit, paper, supervised
+from .checkpoints import CheckpointMissing
+from .claims import Claims
+from .data import DATASETS, TITLES, Dataset
+from .supervised import CREDITS, DENSE, Runs, SupervisedSettings, settings_for, shipped_tdca
 
 # Table S3's configurations besides the dense 100-to-100 (the supervised experiment's own
 # network)
 CONFIGS = tuple(name for name in CREDITS if name != DENSE)
+TOLERANCE = 0.01  # "about as good": within 1 point of test accuracy (our threshold)
+EARLY = 60  # the generation at which evolution's early speed is compared
+
+
+def fig4cd_credits(seed: int = 0, sigma: float = 5.0) -> dict[str, torch.Tensor | float]:
+    """Fig 4c-d's random credits three ways, drawn in this order from one generator seeded
+    ``seed``: ``site_credits [10]`` at ``sites [10, 1]`` on a line of ``neurons [100, 1]``,
+    diffused through ``line_kernel [10, 100]``; ``grid_credits [36]`` at ``grid_sites [36, 2]``
+    and the ``grid_field [30, 30]`` they diffuse to over a 30 x 30 grid; ``dense_credits
+    [100]``, one a neuron. Also ``sigma``, the kernel's width in neuron spacings."""
+    gen = torch.Generator().manual_seed(seed)
+    neurons, sites = credit.positions("line", 100, 10)
+    site_credits = torch.randn(10, generator=gen)
+    grid_neurons, grid_sites = credit.positions("grid", 900, 36)
+    grid_credits = torch.randn(36, generator=gen)
+    grid_kernel = credit.diffusion_kernel(grid_sites, grid_neurons, sigma)
+    return dict(neurons=neurons, sites=sites, site_credits=site_credits,
+                line_kernel=credit.diffusion_kernel(sites, neurons, sigma),
+                grid_sites=grid_sites, grid_credits=grid_credits,
+                grid_field=credit.diffuse(grid_credits, grid_kernel).reshape(30, 30),
+                dense_credits=torch.randn(100, generator=gen), sigma=sigma)
+
+
+def load_networks(profile: str, datasets: dict[str, Dataset | str],
+                  device: torch.device | str = "cpu") -> tuple[Runs, dict[str, list], str]:
+    """Table S3's shipped TDCA networks for ``profile``, the dense 100-to-100 (notebook 02's)
+    and each of :data:`CONFIGS` on each data set, ready to train networks on ``datasets`` (a
+    name to its data set or why it is missing). Returns the :class:`~tdca_lib.supervised.Runs`
+    (``tdca`` maps ``"<dataset>/<config>"`` to its centre ``[1, D]`` or the first line of why
+    it is missing; ``variants`` every diffused key to its settings), the evolution logs of the
+    networks loaded (key -> a dict a generation), and what was loaded, a line a network."""
+    tdca, logs, variants, lines = {}, {}, {}, []
+    for name in DATASETS:
+        for config in (DENSE, *CONFIGS):
+            key, settings = f"{name}/{config}", settings_for(profile, credits=config)
+            if config != DENSE:
+                variants[key] = settings
+            try:
+                tdca[key], logs[key], manifest = shipped_tdca(settings, name, device)
+                lines.append(f"{key}: {manifest['name']}, {manifest['generations']} generations "
+                             f"on {manifest.get('device', 'cpu')}")
+            except CheckpointMissing as err:
+                tdca[key] = str(err).splitlines()[0]
+                lines.append(f"{key}: {tdca[key]}")
+    return Runs(settings_for(profile), datasets, tdca, variants), logs, "\n".join(lines)
+
+
+def table_s3(runs: Runs, logs: dict[str, list]) -> tuple[pd.DataFrame,
+                                                        dict[str, dict[str, float]], str]:
+    """Table S3 beside the paper's, a row per data set and configuration (dense first, then
+    :data:`CONFIGS`; ``runs`` and ``logs`` as :func:`load_networks` returns them): our train /
+    test accuracy on the evolution's samples (meta-train, mean ± std over seeds), our test
+    accuracy on the meta-test subsets, the paper's and our run's setting; a row that cannot run
+    gives why in our columns. Returns the table, the mean test accuracy by split ``{"meta-train"
+    | "meta-test": {"<dataset>/<config>": accuracy}}`` that :func:`judge_gap` reads, and the
+    measurements, a line a network that ran."""
+    rows, lines = [], []
+    accuracy: dict[str, dict[str, float]] = {"meta-train": {}, "meta-test": {}}
+    for name in DATASETS:
+        for config in (DENSE, *CONFIGS):
+            key, label = f"{name}/{config}", config.replace("x", "*")
+            why = runs.missing(datasets=(name,), tdca=(key,))
+            if why:
+                ours, held, setting = why, why, ""
+            else:
+                result = runs.run(name, "tdca", tdca=key)
+                meta = runs.meta_test(name, "tdca", tdca=key)
+                accuracy["meta-train"][key] = runs.mean(result)
+                held = meta if isinstance(meta, str) else supervised.percent(meta["test_acc"])
+                if not isinstance(meta, str):
+                    accuracy["meta-test"][key] = runs.mean(meta)
+                lines.append(f"{key:28s} {len(logs[key]):4d} generations: meta-train train "
+                             f"{runs.mean(result, 'train_acc'):.2%}, test {runs.mean(result):.2%}; "
+                             f"meta-test test {held}")
+                ours = (f"{supervised.percent(result['train_acc'])} / "
+                        f"{supervised.percent(result['test_acc'])}")
+                setting = f"{len(logs[key])} generations, {runs.describe(name, result)}"
+            rows.append({"Dataset": TITLES[name], "Configuration": label,
+                         "Ours, meta-train (train / test)": ours, "Ours, meta-test (test)": held,
+                         "Paper (train / test)": " / ".join(paper.TABLE_S3[name][label]),
+                         "Our run": setting})
+    return pd.DataFrame(rows), accuracy, "\n".join(lines)
+
+
+def evolution_speed(logs: dict[str, list], early: int = EARLY) -> str:
+    """Each network's centre training accuracy (after the inner loop, from zero init) at
+    generation ``early`` and at the last generation all ``logs`` reached (``logs`` maps a key
+    to a dict a generation): a line a network."""
+    common = min(len(log) for log in logs.values()) if logs else 0
+    early = min(early, common)
+    return "\n".join(f"{key:28s} train accuracy at generation {early}: "
+                     f"{log[early - 1]['center_train_accuracy']:.2%}, at {common}: "
+                     f"{log[common - 1]['center_train_accuracy']:.2%}" for key, log in logs.items())
+
+
+def judge_claims(claims: Claims, accuracy: dict[str, dict[str, float]],
+                 configs: dict[str, SupervisedSettings], dense: SupervisedSettings) -> None:
+    """The section's claims, judged by :func:`judge_gap` on ``accuracy`` (:func:`table_s3`'s)
+    into ``claims``: 10 sparse credits about as good as 100 dense (within :data:`TOLERANCE`),
+    2-D beats 1-D diffusion, 6*6-to-30*30 beats 100-to-1000, and 100-to-1000 beats 100-to-100.
+    ``configs`` maps each of :data:`CONFIGS` to its settings, ``dense`` the 100-to-100's: their
+    generations are stated in the evidence."""
+    wide = configs["36-to-900"].generations
+    verdict, evidence = judge_gap(accuracy, "10-to-100", DENSE,
+                                  lambda g: abs(g) <= TOLERANCE, "10-to-100 minus 100-to-100")
+    claims.judge("10 sparse credits train about as well as 100 dense (Table S3)", verdict,
+                 f"{evidence}; within ±{TOLERANCE:.0%} counts; both networks evolved "
+                 f"{configs['10-to-100'].generations} generations")
+    for claim, a, b, what, budget in [
+            ("2-D diffusion beats 1-D at equal sparsity: 6*6-to-30*30 > 36-to-900 (Table S3)",
+             "6x6-to-30x30", "36-to-900", "2-D minus 1-D", f"both evolved {wide} generations"),
+            ("6*6-to-30*30 beats 100-to-1000 (paper text)", "6x6-to-30x30", "100-to-1000",
+             "2-D minus 100-to-1000", f"both evolved {wide} generations"),
+            ("A wider network under the same TDCA network trains better: 100-to-1000 > "
+             "100-to-100 (paper text)", "100-to-1000", DENSE, "100-to-1000 minus 100-to-100",
+             f"evolved {wide} and {dense.generations} generations")]:
+        verdict, evidence = judge_gap(accuracy, a, b, lambda g: g > 0, what)
+        claims.judge(claim, verdict, f"{evidence}; {budget}")
 
 
 def judge_gap(test_accuracy: dict[str, dict[str, float]], a: str, b: str,

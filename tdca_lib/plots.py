@@ -192,6 +192,53 @@ def credits_on_a_grid(ax, field: torch.Tensor, sites: torch.Tensor, site_credits
     return image
 
 
+def fig4cd(credits: dict):
+    """Fig 4c-d from :func:`tdca_lib.diffusion.fig4cd_credits`'s ``credits``: (c) sparse credits
+    diffused over a line, (c') over a grid, (d) dense credits, one a neuron. Returns the
+    figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.3, 0.9, 1.3]})
+    neurons, site_credits = credits["neurons"][:, 0], credits["site_credits"]
+    credits_on_a_line(axes[0], neurons, credits["sites"][:, 0], site_credits,
+                      credits["line_kernel"], DIFFUSION_COLOR)
+    axes[0].set_title(f"c  sparse: {len(site_credits)} credits for {len(neurons)} neurons (1-D, "
+                      f"sigma {credits['sigma']:g})")
+    axes[0].legend(loc="lower right", fontsize=7)
+    field = credits["grid_field"]
+    image = credits_on_a_grid(axes[1], field, credits["grid_sites"], credits["grid_credits"])
+    fig.colorbar(image, ax=axes[1], shrink=0.8, label="credit")
+    side = round(len(credits["grid_credits"]) ** 0.5)
+    axes[1].set_title(f"c'  sparse, 2-D: {side} x {side} for {field.shape[0]} x {field.shape[1]}")
+    axes[2].stem(neurons, credits["dense_credits"], linefmt=TDCA_COLOR, markerfmt=" ",
+                 basefmt=" ")
+    axes[2].set(xlabel="hidden neuron", ylabel="credit",
+                title=f"d  dense: one credit per neuron ({len(neurons)}-to-{len(neurons)})")
+    return fig
+
+
+def diffusion_evolution(logs: dict[str, list[dict[str, float]]], configs: list[str]):
+    """Each credit configuration's evolution, one panel a data set with logs: the centre
+    network's training accuracy after the inner loop per generation (log axis). ``logs`` maps
+    ``"<dataset>/<config>"`` to an evolution log (a dict a generation); ``configs`` orders the
+    lines, a colour each. Returns the figure."""
+    from .data import DATASETS, TITLES
+
+    colors = dict(zip(configs, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    shown = [n for n in DATASETS if any(k.startswith(f"{n}/") for k in logs)]
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(5 * max(1, len(shown)), 3.3),
+                             squeeze=False)
+    for ax, name in zip(axes[0], shown):
+        for config, color in colors.items():
+            log = logs.get(f"{name}/{config}")
+            if log:
+                ax.plot([r["generation"] for r in log], [r["center_train_accuracy"] for r in log],
+                        color=color, label=config.replace("x", "*"))
+        ax.set(xlabel="generation", ylabel="train accuracy after the inner loop", xscale="log",
+               title=TITLES[name])
+        ax.legend(fontsize=7)
+    return fig
+
+
 def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor,
                     paths: dict[str, tuple[torch.Tensor, str]], levels: int = 25):
     """Filled contours of ``values [len(ys), len(xs)]`` (log scale) with each projected path

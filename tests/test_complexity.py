@@ -25,3 +25,64 @@ def test_truncated_kernel_keeps_only_nearby_sites():
     dense = Method("g", 900, "groups", sites=36)
     assert 0 < complexity.truncated_diffusion_flops(dense) < 2 * 36 * 900
     assert complexity.truncated_diffusion_flops(Method("bp", 100, "bp")) == 0
+
+
+def fake_table_s4():
+    """Table S4's columns, a few rows with round numbers (and a CIFAR-10 row the ratios and
+    claims must not read)."""
+    import pandas as pd
+
+    def row(method, data, params, paper_params, ours, diffusion, paper):
+        return {"Method": method, "Data": data, "Param: ours": params,
+                "Param: paper": paper_params, "MFLOPs: ours": ours,
+                "of which diffusion": diffusion, "MFLOPs: paper": paper,
+                "weight updates, MFLOPs (every method)": 1.0}
+
+    mnist, cifar = complexity.MNIST, "CIFAR-10"
+    return pd.DataFrame([
+        row("BP (100 hidden)", mnist, 1000, 1000, 100.0, 0.0, 200.0),
+        row("BP (100 hidden)", cifar, 1000, 1000, 1.0, 0.0, 2.0),
+        row("Credit parameters", mnist, 4000, 8000, 1000.0, 0.0, float("nan")),
+        row("Credit groups (10 credits, 100 hidden)", mnist, 2180, 2180, 140.0, 40.0, 110.0),
+        row("BP (900 hidden)", mnist, 9000, 9000, 1000.0, 0.0, 2000.0),
+        row("Credit groups (36 credits, 900 hidden)", mnist, 2986, 2986, 240.0, 200.0, 40.0),
+    ])
+
+
+def test_mflops_and_paper_ratio_read_the_mnist_rows():
+    table = fake_table_s4()
+    groups = "Credit groups (10 credits, 100 hidden)"
+    assert complexity.mflops(table, groups) == 140.0
+    assert complexity.mflops(table, groups, with_diffusion=False) == 100.0  # the network alone
+    assert complexity.mflops(table, "BP (100 hidden)") == 100.0  # not CIFAR-10's 1.0
+    assert complexity.paper_ratio(table, groups, "BP (100 hidden)") == 110.0 / 200.0
+
+
+def test_ratios_to_paper_has_a_line_per_mnist_method():
+    lines = complexity.ratios_to_paper(fake_table_s4()).split("\n")
+    assert len(lines) == 5
+    assert lines[0] == (f"{'BP (100 hidden)':40s} params paper/ours 1.000; "
+                        "MFLOPs paper / ours-without-diffusion 2.00")
+    assert lines[1].endswith("params paper/ours 2.000; MFLOPs paper / ours-without-diffusion -")
+    assert lines[2].endswith("ours-without-diffusion 1.10")  # 110 / (140 - 40)
+
+
+def test_complexity_claims_are_judged_from_the_table():
+    from tdca_lib.claims import NOT_SUPPORTED, SUPPORTED, Claims
+
+    claims = Claims()
+    complexity.judge_claims(claims, fake_table_s4())
+    frame = claims.frame()
+    assert list(frame["claim"]) == [
+        "Credit groups cost about what BP costs (10 credits vs BP, 100 hidden)",
+        "36 credits for 900 neurons cost about 1/6 of BP"]
+    assert list(frame["verdict"]) == [SUPPORTED, SUPPORTED]  # 1.4x <= 1.5x; 0.24x <= 0.25x
+    assert frame["evidence"][0] == ("ours: 1.40x BP with diffusion, 1.00x without (about = "
+                                    "within 1.5x); paper: 0.55x")
+    assert frame["evidence"][1] == ("ours: 0.24x BP with dense diffusion, 0.04x for the TDCA "
+                                    "network alone; paper: 0.02x (about = within 1.5x of 1/6)")
+    table = fake_table_s4()
+    table.loc[3, "MFLOPs: ours"] = 160.0  # 1.6x BP: no longer "about" BP's cost
+    claims = Claims()
+    complexity.judge_claims(claims, table)
+    assert claims.frame()["verdict"][0] == NOT_SUPPORTED

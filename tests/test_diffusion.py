@@ -84,3 +84,164 @@ def test_a_gap_is_judged_on_meta_test_and_a_differing_meta_train_is_named():
     same = {"meta-test": accuracy["meta-test"], "meta-train": accuracy["meta-test"]}
     assert "differs" not in judge_gap(same, "a", "b", lambda g: g > 0, "a minus b")[1]
     assert judge_gap(same, "a", "c", lambda g: g > 0, "x")[0] is None  # no pair
+
+
+# --- The section's functions behind notebook 03 --------------------------------------------
+
+
+def fake_log(generations, accuracy=lambda g: g / 1000):
+    return [{"generation": g, "center_train_accuracy": accuracy(g)}
+            for g in range(1, generations + 1)]
+
+
+class CannedRuns(supervised.Runs):
+    """Runs whose trainings are canned: ``train / test`` accuracy a network key, the same on
+    every seed; meta-test 0.01 lower."""
+
+    def __init__(self, datasets, tdca, accuracy):
+        super().__init__(supervised.PROFILES.get("quick", seeds=2), datasets, tdca)
+        self.accuracy = accuracy
+
+    def run(self, dataset, method, steps=None, train_size=None, tdca=None, **_):
+        train, test = self.accuracy[tdca]
+        return {"train_acc": torch.full((2,), train), "test_acc": torch.full((2,), test),
+                "steps": torch.tensor(20), "train_size": torch.tensor(1000)}
+
+    def meta_test(self, dataset, method, steps=None, train_size=None, tdca=None):
+        result = self.run(dataset, method, tdca=tdca)
+        return result | {"test_acc": result["test_acc"] - 0.01}
+
+
+def test_table_s3_gives_each_row_its_numbers_or_why_it_could_not_run():
+    keys = [f"mnist/{c}" for c in (diffusion.DENSE, *diffusion.CONFIGS)]
+    tdca = {k: torch.zeros(1, 3) for k in keys} | {"mnist/36-to-900": "not found; evolve it"}
+    datasets = {"mnist": tiny_dataset(), "fashion_mnist": "needs Fashion-MNIST: get it",
+                "cifar10": "needs CIFAR-10: get it"}
+    runs = CannedRuns(datasets, tdca, {k: (0.9, 0.8) for k in keys})
+    table, accuracy, measured = diffusion.table_s3(runs, {k: fake_log(600) for k in keys})
+
+    assert list(table.columns) == ["Dataset", "Configuration", "Ours, meta-train (train / test)",
+                                   "Ours, meta-test (test)", "Paper (train / test)", "Our run"]
+    assert len(table) == 15 and table["Configuration"].iloc[4] == "6*6-to-30*30"
+    first = table.iloc[0]
+    assert first["Ours, meta-train (train / test)"] == "90.00 ± 0.00% / 80.00 ± 0.00%"
+    assert first["Ours, meta-test (test)"] == "79.00 ± 0.00%"
+    assert first["Paper (train / test)"] == "99.08% / 96.82%"
+    assert first["Our run"] == "600 generations, 20 steps, 1000 train / 20 test, 2 seeds"
+    missing = table.set_index("Configuration").loc["36-to-900"].iloc[0]
+    assert missing["Ours, meta-train (train / test)"].endswith("not found; evolve it")
+    assert missing["Ours, meta-test (test)"] == missing["Ours, meta-train (train / test)"]
+    assert missing["Our run"] == ""
+    assert (table.iloc[5:]["Ours, meta-test (test)"].str.startswith("needs ")).all()
+    assert set(accuracy["meta-train"]) == set(keys) - {"mnist/36-to-900"}
+    assert accuracy["meta-test"]["mnist/10-to-100"] == pytest.approx(0.79)
+    assert measured.splitlines()[0] == ("mnist/100-to-100              600 generations: "
+                                        "meta-train train 90.00%, test 80.00%; meta-test test "
+                                        "79.00 ± 0.00%")
+    assert len(measured.splitlines()) == 4  # the networks that ran
+
+
+def test_load_networks_says_why_each_missing_network_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TDCA_CHECKPOINTS_DIR", str(tmp_path))  # empty: nothing shipped
+    datasets = {"mnist": tiny_dataset(), "fashion_mnist": "x", "cifar10": "y"}
+    runs, logs, loaded = diffusion.load_networks("smoke", datasets, "cpu")
+    assert logs == {} and runs.datasets is datasets
+    assert len(runs.tdca) == 15 and all(isinstance(v, str) for v in runs.tdca.values())
+    assert set(runs.variants) == {k for k in runs.tdca if not k.endswith(f"/{diffusion.DENSE}")}
+    assert runs.variants["mnist/6x6-to-30x30"].layout == "grid"
+    assert runs.settings == supervised.PROFILES.get("smoke")
+    lines = loaded.splitlines()
+    assert len(lines) == 15 and lines[1].startswith("mnist/10-to-100: ")
+    assert "--profile quick --dataset mnist --credits 10-to-100" in lines[1]
+    assert runs.missing(datasets=("mnist",), tdca=("mnist/10-to-100",)).startswith("needs the")
+
+
+def test_load_networks_loads_the_shipped_ones():
+    runs, logs, loaded = diffusion.load_networks("smoke", {}, "cpu")  # smoke loads quick's
+    for key in ("mnist/100-to-100", "mnist/10-to-100"):  # shipped with the repository
+        settings = runs.variants.get(key, runs.settings)
+        net = supervised.bottom_up_network(settings, 784)
+        assert runs.tdca[key].shape == (1, supervised.tdca_network(settings, net).num_params)
+        assert len(logs[key]) == settings.generations
+    assert ("mnist/10-to-100: diffusion-10-to-100-mnist-20steps-1000-quick, 600 generations "
+            "on ") in loaded
+
+
+def accuracy_of(gaps):
+    """meta-test (and the same meta-train) accuracy with each pair's given gap over 0.8."""
+    values = {f"mnist/{c}": 0.8 for c in (diffusion.DENSE, *diffusion.CONFIGS)}
+    values |= {f"mnist/{c}": 0.8 + g for c, g in gaps.items()}
+    return {"meta-test": values, "meta-train": values}
+
+
+def test_judge_claims_gives_the_verdicts_the_gaps_imply():
+    from tdca_lib.claims import Claims
+
+    configs = {c: supervised.settings_for("quick", credits=c) for c in diffusion.CONFIGS}
+    claims = Claims()
+    accuracy = accuracy_of({"10-to-100": -0.005, "6x6-to-30x30": 0.02, "36-to-900": 0.01,
+                            "100-to-1000": 0.03})
+    diffusion.judge_claims(claims, accuracy, configs, supervised.PROFILES.get("quick"))
+    frame = claims.frame()
+    assert frame["claim"].tolist() == [
+        "10 sparse credits train about as well as 100 dense (Table S3)",
+        "2-D diffusion beats 1-D at equal sparsity: 6*6-to-30*30 > 36-to-900 (Table S3)",
+        "6*6-to-30*30 beats 100-to-1000 (paper text)",
+        "A wider network under the same TDCA network trains better: 100-to-1000 > 100-to-100 "
+        "(paper text)"]
+    assert frame["verdict"].tolist() == ["supported", "supported", "not supported", "supported"]
+    assert frame["evidence"][0] == ("test accuracy 10-to-100 minus 100-to-100, meta-test: MNIST "
+                                    "-0.50%; within ±1% counts; both networks evolved 600 "
+                                    "generations")
+    assert frame["evidence"][3].endswith("MNIST +3.00%; evolved 600 and 600 generations")
+
+    far = Claims()
+    diffusion.judge_claims(far, accuracy_of({"10-to-100": 0.02}), configs,
+                           supervised.PROFILES.get("quick"))
+    assert far.frame()["verdict"][0] == "not supported"  # 2 points better is not "about as"
+    nothing = Claims()
+    diffusion.judge_claims(nothing, {"meta-test": {}, "meta-train": {}}, configs,
+                           supervised.PROFILES.get("quick"))
+    assert set(nothing.frame()["verdict"]) == {"not tested at this scale"}
+
+
+def test_evolution_speed_reads_every_log_at_the_same_generations():
+    logs = {"mnist/100-to-100": fake_log(600), "mnist/10-to-100": fake_log(500, lambda g: 0.5)}
+    assert diffusion.evolution_speed(logs, early=60).splitlines() == [
+        "mnist/100-to-100             train accuracy at generation 60: 6.00%, at 500: 50.00%",
+        "mnist/10-to-100              train accuracy at generation 60: 50.00%, at 500: 50.00%"]
+    short = diffusion.evolution_speed({"a": fake_log(30)}, early=60)
+    assert "generation 30: 3.00%, at 30: 3.00%" in short
+    assert diffusion.evolution_speed({}) == ""
+
+
+def test_fig4cd_credits_diffuse_the_site_credits_through_the_kernel():
+    from tdca_lib import credit
+
+    credits = diffusion.fig4cd_credits(seed=0)
+    assert credits["line_kernel"].shape == (10, 100) and credits["neurons"].shape == (100, 1)
+    assert credits["grid_field"].shape == (30, 30) and credits["grid_sites"].shape == (36, 2)
+    assert credits["dense_credits"].shape == (100,)
+    assert credits["sites"][:2, 0].tolist() == [4.5, 14.5]
+    grid_neurons, _ = credit.positions("grid", 900, 36)
+    kernel = credit.diffusion_kernel(credits["grid_sites"], grid_neurons, 5.0)
+    assert torch.allclose(credits["grid_field"].flatten(), credits["grid_credits"] @ kernel)
+    gen = torch.Generator().manual_seed(0)  # the notebook's draws, in its order
+    assert torch.equal(credits["site_credits"], torch.randn(10, generator=gen))
+    assert torch.equal(credits["grid_credits"], torch.randn(36, generator=gen))
+    assert torch.equal(credits["dense_credits"], torch.randn(100, generator=gen))
+
+
+def test_the_section_figures_draw_what_they_are_given():
+    from tdca_lib import plots
+
+    fig = plots.fig4cd(diffusion.fig4cd_credits())
+    titles = [ax.get_title() for ax in fig.axes[:3]]
+    assert titles == ["c  sparse: 10 credits for 100 neurons (1-D, sigma 5)",
+                      "c'  sparse, 2-D: 6 x 6 for 30 x 30",
+                      "d  dense: one credit per neuron (100-to-100)"]
+    logs = {"mnist/100-to-100": fake_log(5), "mnist/10-to-100": fake_log(5),
+            "cifar10/10-to-100": fake_log(5)}
+    fig = plots.diffusion_evolution(logs, [diffusion.DENSE, *diffusion.CONFIGS])
+    assert [ax.get_title() for ax in fig.axes] == ["MNIST", "CIFAR-10"]
+    assert [line.get_label() for line in fig.axes[0].lines] == ["100-to-100", "10-to-100"]

@@ -88,3 +88,30 @@ def test_a_network_that_only_reads_x_y_cannot_follow_a_moved_landscape():
     assert moved["TDCA reaches the global minimum"] + moved[
         "TDCA ends at the evolved minimum instead"] <= 1.0
     assert 0 < moved["BP reaches the global minimum"] < 1
+
+
+def test_comparing_the_rules_counts_reaches_and_directions():
+    settings = gaussian.PROFILES.get("quick", steps=40)
+    tdca = gaussian.GaussianTDCA(4)
+    params = torch.zeros(1, tdca.net.num_params)  # a network that never moves the points
+    global_min, local_min = L.minima()
+    far = global_min + torch.tensor([3.5, -3.0])  # beyond FAR, where the slope is tiny
+    points = torch.stack([global_min, local_min, far])
+    rules = gaussian.compare_rules(L, tdca, params, points, settings)
+    assert rules["TDCA"]["reach"] == rules["BP"]["reach"] == 1 / 3  # the start already there
+    assert rules["TDCA"]["far_size"] == 0 < rules["BP"]["far_size"]
+    assert rules["BP"]["starts"] == 3 and rules["BP"]["basin_points"] == 1
+    assert "of 3 starts reach the global minimum" in gaussian.describe_rules(rules)
+
+
+def test_comparing_tasks_reports_each_tasks_reach_and_whether_the_fields_differ():
+    settings = gaussian.PROFILES.get("quick", steps=2)
+    tdca = gaussian.GaussianTDCA(4, tasks=2)
+    points = torch.tensor([[0.5, 0.5], [1.0, -1.0]])
+    zero = gaussian.compare_tasks(tdca, torch.zeros(1, tdca.net.num_params),
+                                  (L, gaussian.SECOND_LANDSCAPE), points, settings)
+    assert len(zero["reach"]) == 2 and zero["fields_differ"] == 0  # no update at all
+    params = torch.randn(1, tdca.net.num_params, generator=torch.Generator().manual_seed(0))
+    told = gaussian.compare_tasks(tdca, params, (L, gaussian.SECOND_LANDSCAPE), points,
+                                  settings)
+    assert told["fields_differ"] > 0  # the task id changes the update

@@ -31,6 +31,35 @@ def test_population_adam_equals_separate_torch_adams_with_clipping():
         assert torch.allclose(batched[p], param.detach(), atol=1e-6)
 
 
+def test_the_one_train_also_runs_sgd_and_torchs_unfused_adam_as_rl_uses_them():
+    targets = torch.randn(2, 5, generator=torch.Generator().manual_seed(1)) * 5
+    theta0 = torch.zeros(2, 5)
+    seen = []
+
+    def direction(theta):
+        return 2 * (theta - targets)
+
+    sgd = train(theta0, direction, steps=4, lr=0.1, max_norm=1.0, optimizer="sgd",
+                on_step=lambda step, theta: seen.append(step))
+    expected = theta0.clone()
+    for _ in range(4):
+        expected -= 0.1 * clip_per_member(direction(expected), 1.0)
+    assert torch.allclose(sgd, expected, atol=1e-7) and seen == [0, 1, 2, 3, 4]
+    unfused = train(theta0, direction, steps=4, lr=0.1, max_norm=1.0, fused=False)
+    param = theta0.clone()
+    adam = torch.optim.Adam([param], lr=0.1)
+    for _ in range(4):
+        param.grad = clip_per_member(direction(param), 1.0)
+        adam.step()
+    assert torch.equal(unfused, param)  # bit for bit: the RL networks were evolved with it
+    try:
+        train(theta0, direction, steps=1, lr=0.1, max_norm=1.0, optimizer="rmsprop")
+    except ValueError as err:
+        assert "adam, sgd" in str(err)
+    else:
+        raise AssertionError("an unknown optimizer must be refused")
+
+
 def test_clip_per_member_only_scales_rows_above_the_norm():
     grad = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
     clipped = clip_per_member(grad, 1.0)

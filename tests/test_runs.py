@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from tdca_lib import supervised
+from tdca_lib.checkpoints import load_evolved
 from tdca_lib.files import ROOT, FolderLocked, locked
 from tdca_lib.outer_loop import StateUnreadable, command, evolve
 from tdca_lib.pgpe import PGPE
@@ -81,7 +82,7 @@ def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, 
     assert files(scratch / "checkpoints") == before
     assert command(lambda: supervised.main([*tiny, "generations=2", "--replace-shipped"])) == 0
     assert f"evolved {MNIST}: 2 generations in " in capsys.readouterr().out  # its summary
-    shipped = supervised.load_evolved(MNIST, expect={}, regenerate="")
+    shipped = load_evolved(MNIST, expect={}, regenerate="")
     assert shipped[2]["generations"] == 2
 
 
