@@ -41,8 +41,7 @@ from .device import describe_device, keep_freed_memory
 from .feedback_alignment import feedback_credits, feedback_direction, random_feedback
 from .files import ROOT, atomic_write_text, locked
 from .inner_loop import train as train_steps
-from .outer_loop import command, evolve
-from .pgpe import PGPE
+from .outer_loop import command, evolve, pgpe_for
 from .profiles import evolved_settings
 
 FOLDER = ROOT / "data" / "scale"
@@ -231,7 +230,7 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
     settings = run.settings
     fitness = fitness_for(run, train)
     start = start_for(run, train)
-    pgpe = PGPE(start, population=run.population, seed=run.seed, **pgpe_options(run))
+    pgpe = pgpe_for(settings, start, **VARIANTS[run.variant].pgpe)
     meta = evolved_settings(settings) | {"variant": run.variant}
     with locked(run_dir):
         curve = read_curve(path) if path.exists() else {
