@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from tdca_lib import gaussian
@@ -98,7 +99,7 @@ def test_comparing_the_rules_counts_reaches_and_directions():
     far = global_min + torch.tensor([3.5, -3.0])  # beyond FAR, where the slope is tiny
     points = torch.stack([global_min, local_min, far])
     rules = gaussian.compare_rules(L, tdca, params, points, settings)
-    assert rules["TDCA"]["reach"] == rules["BP"]["reach"] == 1 / 3  # the start already there
+    assert rules["TDCA"]["reach"] == rules["BP"]["reach"] == pytest.approx(1 / 3)  # already there
     assert rules["TDCA"]["far_size"] == 0 < rules["BP"]["far_size"]
     assert rules["BP"]["starts"] == 3 and rules["BP"]["basin_points"] == 1
     assert "of 3 starts reach the global minimum" in gaussian.describe_rules(rules)
