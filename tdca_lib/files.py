@@ -83,6 +83,20 @@ def locked(folder: str | os.PathLike) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+@contextlib.contextmanager
+def exclusive(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold ``folder`` exclusively while the block runs, waiting for any other process that
+    holds it: for a read-modify-write of a file in it that several processes share (the
+    figures' manifest, when notebooks run side by side). The lock is on the folder itself, so
+    it leaves no file behind."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Delete what killed :func:`atomic_write` calls for ``path`` left beside it; returns them.
     Call it only while no other process can be writing ``path`` (holding its run's lock)."""

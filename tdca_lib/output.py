@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from .checkpoints import current_commit
-from .files import atomic_write, atomic_write_text, figures_dir
+from .files import atomic_write, atomic_write_text, exclusive, figures_dir
 
 MANIFEST = "manifest.json"
 
@@ -91,17 +91,18 @@ class Output:
         return paths
 
     def _record(self, name: str, kind: str, caption: str, paths: list[Path]) -> None:
-        manifest = read_manifest(self.folder)
-        manifest[name] = {
-            "kind": kind,
-            "section": self.section,
-            "caption": caption,
-            "profile": self.profile,
-            "files": [p.name for p in paths],
-            "commit": current_commit(),
-            # the digits of a result depend on these (see reproduce --compare)
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-        }
-        text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
-        atomic_write_text(self.folder / MANIFEST, text)
+        with exclusive(self.folder):  # notebooks running side by side share the file
+            manifest = read_manifest(self.folder)
+            manifest[name] = {
+                "kind": kind,
+                "section": self.section,
+                "caption": caption,
+                "profile": self.profile,
+                "files": [p.name for p in paths],
+                "commit": current_commit(),
+                # the digits of a result depend on these (see reproduce --compare)
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+            }
+            text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+            atomic_write_text(self.folder / MANIFEST, text)

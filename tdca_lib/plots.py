@@ -271,9 +271,10 @@ def fig_s2(shown: list[str], curves: dict):
         for label, (color, style) in FIG_S2_STYLES.items():
             if isinstance(curves[dataset, label], str):
                 continue  # its network is missing: said where it was loaded
+            run = curves[dataset, label]
             for split, alpha in (("train", 1.0), ("test", 0.5)):
-                ax.plot(curves[dataset, label][f"{split}_curve"].mean(1).cpu(), color=color,
-                        ls=style, alpha=alpha, label=f"{label}, {split}")
+                ax.plot(run["curve_steps"].tolist(), run[f"{split}_curve"].mean(1).tolist(),
+                        color=color, ls=style, alpha=alpha, label=f"{label}, {split}")
         ax.set(title=TITLES[dataset], xlabel="inner step", ylabel="accuracy", ylim=(0, 1))
     if shown:
         axes[0][0].legend(fontsize=7)

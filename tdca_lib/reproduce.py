@@ -1,7 +1,7 @@
 """Regenerate every figure and table: run each notebook headless through papermill.
 
     python -m tdca_lib.reproduce --profile {smoke,quick,paper} [--only 01,03] [--device cpu|cuda]
-                                 [--threads 2] [--update-notebooks | --compare]
+                                 [--jobs 2] [--threads 1] [--update-notebooks | --compare]
 
 Executed copies go to ``build/notebooks/<profile>/`` (git-ignored); the source notebooks stay
 as they are unless ``--update-notebooks`` copies the executed ones back (how the committed
@@ -9,9 +9,12 @@ outputs, which nbval checks, are refreshed). Afterwards ``figures/README.md``, t
 everything under ``figures/``, is rebuilt. A failing notebook is reported by name and cell, the
 others still run, and the exit status is non-zero.
 
-The kernels compute with a pinned number of CPU threads (``--threads``, default 2): the order
-of a matmul's sums depends on it, and so do the last digits of every result. Each figure's
-record in ``figures/manifest.json`` names its thread count and torch version.
+``--jobs`` notebooks run at once (default 2, this project's cores), the longest first by the
+times the last run recorded in ``figures/times.json``. Each kernel computes with a pinned number
+of CPU threads (``--threads``, default 1): the order of a matmul's sums depends on it, and so do
+the last digits of every result; and two kernels of two threads on two cores wait on each
+other's threads. Each figure's record in ``figures/manifest.json`` names its thread count and
+torch version.
 ``--compare`` regenerates into ``build/compare/<profile>/`` instead (figures, executed
 notebooks, a copy of the shipped networks, fresh evolution runs: nothing committed is touched)
 and reports, table by table, the largest deviation from the committed numbers under
@@ -23,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import re
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .device import DEVICES
@@ -39,7 +45,9 @@ from .profiles import DEFAULT_PROFILE, PROFILE_NAMES
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "build" / "notebooks"
 COMPARED = ROOT / "build" / "compare"
-THREADS = 2  # this project's machines have 2 cores; a figure made with 1 differs in its digits
+JOBS = 2  # notebooks at once: this project's machines have 2 cores
+THREADS = 1  # a kernel's threads; a figure made with 2 differs in its last digits
+TIMES = "times.json"  # under figures/: each notebook's last time, per profile, to schedule by
 TOLERANCE = 1.0  # in the tables' own units (mostly percentage points)
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -60,9 +68,11 @@ def select(only: str | None) -> list[Path]:
 HEADLESS = {"interactive": False}  # set where a notebook declares it: static figures, no widgets
 
 
-def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | None:
-    """Run one notebook, one line a code cell as it finishes (see :class:`CellProgress`);
-    return None on success, else what failed (notebook, cell, error)."""
+def execute(notebook: Path, profile: str, device: str, executed: Path,
+            label: str = "") -> str | None:
+    """Run one notebook, one line a code cell as it finishes (see :class:`CellProgress`;
+    ``label`` names the notebook on each line when others run beside it); return None on
+    success, else what failed (notebook, cell, error)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -72,7 +82,8 @@ def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | 
     try:
         papermill.execute_notebook(
             notebook, executed, parameters=parameters, kernel_name="python3",
-            cwd=notebook.parent, progress_bar=False, **CellProgress(notebook).hooks(),
+            cwd=notebook.parent, progress_bar=False,
+            **CellProgress(notebook, label=label).hooks(),
         )
     except PapermillExecutionError as err:
         cell = source_cell(notebook, err.source)
@@ -80,25 +91,35 @@ def execute(notebook: Path, profile: str, device: str, executed: Path) -> str | 
     return None
 
 
+_printing = threading.Lock()  # notebooks run side by side: one whole line at a time
+
+
+def say(text: str, end: str = "\n", out=None) -> None:
+    """Print ``text`` at once, flushed, never interleaved with another notebook's line."""
+    with _printing:
+        print(text, end=end, flush=True, file=out or sys.stdout)
+
+
 class CellProgress:
     """Prints each code cell of ``notebook`` as papermill runs it: its number as the source
     notebook counts it (every cell from 1, papermill's injected parameters not counted), its
     first line, then, when it ends, its time; one finished line a cell, so a log file reads as
-    well as a terminal. ``hooks()`` are nbclient's cell hooks, which papermill hands on."""
+    well as a terminal. With a ``label`` (notebooks running side by side) the line starts with
+    it and is printed whole when the cell ends. ``hooks()`` are nbclient's cell hooks, which
+    papermill hands on."""
 
-    def __init__(self, notebook: Path, out=None):
+    def __init__(self, notebook: Path, out=None, label: str = ""):
         import nbformat
 
         self.cells = len(nbformat.read(notebook, as_version=4).cells)
         self.out = out
+        self.label = label
         self.injected = 0  # 1 once papermill's injected cell has gone by
         self.started = 0.0
+        self.line = ""
 
     def hooks(self) -> dict:
         return {"on_cell_execute": self.execute, "on_cell_executed": self.executed}
-
-    def _print(self, text: str, end: str = "\n") -> None:
-        print(text, end=end, flush=True, file=self.out or sys.stdout)
 
     def execute(self, cell, cell_index: int) -> None:
         if "injected-parameters" in cell.metadata.get("tags", []):
@@ -106,16 +127,18 @@ class CellProgress:
             return
         first = next((line.strip() for line in cell.source.splitlines()
                       if line.strip() and not line.startswith("# NBVAL")), "")
-        self._print(f"  cell {cell_index + 1 - self.injected:>2}/{self.cells}  "
-                    f"{first[:70]:70s}", end="")
+        self.line = (f"  {self.label + ' ' if self.label else ''}cell "
+                     f"{cell_index + 1 - self.injected:>2}/{self.cells}  {first[:70]:70s}")
+        if not self.label:
+            say(self.line, end="", out=self.out)
         self.started = time.perf_counter()
 
     def executed(self, cell, cell_index: int, execute_reply: dict) -> None:
         if "injected-parameters" in cell.metadata.get("tags", []):
             return
         failed = execute_reply.get("content", {}).get("status") == "error"
-        self._print(f" {duration(time.perf_counter() - self.started):>10}"
-                    f"{'  FAILED' if failed else ''}")
+        end = f" {duration(time.perf_counter() - self.started):>10}{'  FAILED' if failed else ''}"
+        say(self.line + end if self.label else end, out=self.out)
 
 
 def source_cell(notebook: Path, source: str) -> str:
@@ -216,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default=DEFAULT_PROFILE)
     parser.add_argument("--only", help="comma-separated notebook prefixes, e.g. 01,03")
     parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--jobs", type=int, default=JOBS,
+                        help=f"notebooks run at once, the longest first (default {JOBS})")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help=f"CPU threads of each notebook's kernel (default {THREADS})")
     action = parser.add_mutually_exclusive_group()
@@ -228,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=TOLERANCE,
                         help=f"--compare's allowed deviation (default {TOLERANCE:g})")
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
+    for name in ("jobs", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
 
     committed = figures_dir()
     # The kernels inherit these; torch reads the thread counts when it starts.
@@ -256,29 +282,67 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
 
 
+def longest_first(notebooks: list[Path], profile: str) -> list[Path]:
+    """``notebooks`` in the order to start them: the longest last time (``figures/times.json``)
+    first, so the lanes end together; those never timed keep their order, after the timed."""
+    times = read_times().get(profile, {})
+    return sorted(notebooks, key=lambda nb: -times.get(nb.stem, {}).get("seconds", -1))
+
+
+def read_times() -> dict[str, dict[str, dict]]:
+    """``{profile: {notebook: {"seconds", "jobs", "threads"}}}`` as the last runs recorded it."""
+    path = figures_dir() / TIMES
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def record_times(profile: str, seconds: dict[str, float], jobs: int, threads: int) -> None:
+    """Keep each notebook's time of this run in ``figures/times.json``, for the next schedule
+    and for the README's table."""
+    times = read_times()
+    times.setdefault(profile, {}).update(
+        {name: {"seconds": round(t, 1), "jobs": jobs, "threads": threads}
+         for name, t in seconds.items()})
+    atomic_write_text(figures_dir() / TIMES, json.dumps(times, indent=2, sort_keys=True) + "\n")
+
+
 def run(args: argparse.Namespace, executed_root: Path, committed: Path) -> int:
-    failures = []
     notebooks = select(args.only)
+    jobs = min(args.jobs, len(notebooks))
+    order = longest_first(notebooks, args.profile) if jobs > 1 else notebooks
+    failures, seconds = {}, {}
     began = time.perf_counter()
-    for number, notebook in enumerate(notebooks, 1):
+
+    def one(number: int, notebook: Path) -> None:
         executed = executed_root / args.profile / notebook.name
         executed.parent.mkdir(parents=True, exist_ok=True)
-        print(f"[{number}/{len(notebooks)}] running {notebook.name} (profile {args.profile}, "
-              f"{args.threads} threads) ...", flush=True)
+        label = notebook.stem.split("_")[0] if jobs > 1 else ""
+        say(f"[{number}/{len(notebooks)}] running {notebook.name} (profile {args.profile}, "
+            f"{args.threads} thread{'s' * (args.threads != 1)}"
+            f"{f', {jobs} notebooks at once' if jobs > 1 else ''}) ...")
         start = time.perf_counter()
-        failure = execute(notebook, args.profile, args.device, executed)
-        print(f"  {'FAILED' if failure else 'done'} in {duration(time.perf_counter() - start)} "
-              f"-> {executed.relative_to(ROOT) if executed.is_relative_to(ROOT) else executed}",
-              flush=True)
+        failure = execute(notebook, args.profile, args.device, executed, label)
+        seconds[notebook.stem] = time.perf_counter() - start
+        shown = executed.relative_to(ROOT) if executed.is_relative_to(ROOT) else executed
+        say(f"  {label + ' ' if label else ''}{'FAILED' if failure else 'done'} in "
+            f"{duration(seconds[notebook.stem])} -> {shown}")
         if failure:
-            failures.append(failure)
+            failures[notebook] = failure
         elif args.update_notebooks:
             store_outputs(executed, notebook)
-    print(f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)} in "
-          f"{duration(time.perf_counter() - began)}, {len(failures)} failed", flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs) as lanes:
+        for done in [lanes.submit(one, n, nb) for n, nb in enumerate(order, 1)]:
+            done.result()
+    say(f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)} in "
+        f"{duration(time.perf_counter() - began)}, {len(failures)} failed")
+    if not args.compare:
+        record_times(args.profile, {k: v for k, v in seconds.items()
+                                    if not any(nb.stem == k for nb in failures)},
+                     jobs, args.threads)
     # Every notebook failure is told before anything else can go wrong.
-    for failure in failures:
-        print(f"FAILED {failure}", file=sys.stderr)
+    for notebook in notebooks:
+        if notebook in failures:
+            print(f"FAILED {failures[notebook]}", file=sys.stderr)
     folder = figures_dir()
     try:
         atomic_write_text(folder / "README.md", gallery(folder))

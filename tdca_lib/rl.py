@@ -59,9 +59,10 @@ TASKS = {
                         quick={200: dict(fitness_episodes=2, generations=150), 50: dict()}),
     "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0,
                              quick={10: dict(population=16, generations=30)}),
+    # quick judges 2 agent sets (not 5): a Meta-World row costs about 1 ms a step here
     "Meta-World": dict(agent_hidden=32, reward_scale=0.1, solved=None,  # success rates instead
                        quick={10: dict(episode_steps=150, population=16, center_lr=0.02,
-                                       generations=40)}),
+                                       generations=40, seeds=2)}),
 }
 METAWORLD = "Meta-World"  # three robot-arm task types at once (notebook 06, metaworld_envs)
 
@@ -93,6 +94,9 @@ class RLSettings:
     load_evolved_from: str | None = not_evolved(None)
     replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
+    # The notebooks' longest probe past the evolved horizon, in multiples of ``updates``:
+    # 2 (quick: each multiple costs as much again), 4 under the paper profile.
+    horizon: int = not_evolved(2)
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         check_settings(self)
@@ -111,7 +115,8 @@ PROFILES = Profiles(
     RLSettings,
     smoke=dict(load_evolved_from="quick"),
     quick=dict(load_evolved_from="quick"),
-    paper=dict(load_evolved_from="paper", updates=200, generations=3000, population=128),
+    paper=dict(load_evolved_from="paper", updates=200, generations=3000, population=128,
+               horizon=4),
 )
 
 
@@ -342,30 +347,46 @@ EVAL_EPISODE = 1_000_000  # reported runs' episodes start here, away from evolut
 
 
 def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
-                  eval_episodes: int = 10, split: str = "train") -> dict[str, torch.Tensor]:
+                  eval_episodes: int = 10, split: str = "train",
+                  env: PopulationEnv | None = None) -> dict[str, torch.Tensor]:
     """Train ``seeds`` fresh sets of agents (distinct inits, unseen episodes) with the TDCA
     network ``beta [1, D]``. Returns, per row of the environment (``R = seeds`` here, seeds x
     variants for Meta-World): training curves ``[updates, R]``, the environment steps an agent
     has consumed after each update (mean over rows) ``[updates]``, the final agents' mean return
     over ``eval_episodes`` further episodes ``[R]`` and, where the environment reports
-    successes, their rate ``[R]``."""
-    return horizon_returns(settings, beta, seeds, (1,), eval_episodes, split)[1]
+    successes, their rate ``[R]``. ``env``: see :func:`horizon_returns`."""
+    return horizon_returns(settings, beta, seeds, (1,), eval_episodes, split, env)[1]
 
 
-HORIZONS = (1, 2, 4)  # multiples of the evolved number of updates a network is judged at
+def probe_multiples(settings: RLSettings) -> tuple[int, ...]:
+    """The multiples of the evolved updates a network is judged at: 1, 2, 4, ... up to
+    ``settings.horizon``."""
+    return tuple(2**k for k in range(settings.horizon.bit_length()) if 2**k <= settings.horizon)
 
 
 def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
-                    multiples: tuple[int, ...] = HORIZONS, eval_episodes: int = 10,
-                    split: str = "train") -> dict[int, dict[str, torch.Tensor]]:
+                    multiples: tuple[int, ...] | None = None, eval_episodes: int = 10,
+                    split: str = "train", env: PopulationEnv | None = None
+                    ) -> dict[int, dict[str, torch.Tensor]]:
     """:func:`evaluate_tdca` after ``k x settings.updates`` updates for each ``k`` of
-    ``multiples``: does the TDCA network keep improving agents past the horizon it was evolved
-    for, or does it only know its own? One training to the longest horizon, judged on the way
-    at the shorter ones: the same agents and episodes as a training stopped there (evaluation
-    episodes are seeded apart, and their steps are not counted as training's). Where played
-    episodes leave a trace in the simulator (``seed_decides_episode`` False), each horizon
-    trains on its own instead, so every number is what a training stopped there gives."""
-    env = make_env(settings, seeds, beta.device, split)
+    ``multiples`` (default :func:`probe_multiples`): does the TDCA network keep improving agents
+    past the horizon it was evolved for, or does it only know its own? One training to the
+    longest horizon, judged on the way at the shorter ones: the same agents and episodes as a
+    training stopped there (evaluation episodes are seeded apart, and their steps are not
+    counted as training's). Where played episodes leave a trace in the simulator
+    (``seed_decides_episode`` False), each horizon trains on its own instead, so every number is
+    what a training stopped there gives.
+
+    ``env``: an environment of ``seeds`` members of ``split`` to play in, left open (building
+    one can cost more than its episodes: a Meta-World row is a MuJoCo model); only where a seed
+    decides an episode, so that what it played before changes nothing."""
+    if env is not None and not env.seed_decides_episode:
+        raise ValueError(f"{env.name}: episodes depend on what was played before; "
+                         "let each evaluation make its own environment")
+    multiples = multiples or probe_multiples(settings)
+    own = env is None
+    env = env or make_env(settings, seeds, beta.device, split)
+    env.member_steps = 0  # this training's experience
     if len(multiples) > 1 and not env.seed_decides_episode:
         env.close()
         return {k: horizon_returns(dataclasses.replace(settings, updates=k * settings.updates),
@@ -401,7 +422,8 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
     train_agents(longest, env, beta.expand(seeds, -1), on_update=record,
                  first_episode=EVAL_EPISODE, after_update=judge,
                  start=start_agents(settings, env, env.population, distinct=True))
-    env.close()
+    if own:
+        env.close()
     return {k: results[k] for k in multiples}
 
 
@@ -434,19 +456,30 @@ def evolve_and_ship(settings: RLSettings, profile: str) -> tuple[torch.Tensor, l
     return center[None], log, manifest
 
 
-def untrained_returns(settings: RLSettings, seeds: int, eval_episodes: int = 10,
-                      split: str = "train") -> torch.Tensor:
-    """``[R]``: the agents :func:`evaluate_tdca` starts from, never updated, on the episodes
-    its final agents are scored on: what the training adds is the difference."""
-    env = make_env(settings, seeds, split=split)
+def evaluate_untrained(settings: RLSettings, seeds: int, eval_episodes: int = 10,
+                       split: str = "train",
+                       env: PopulationEnv | None = None) -> dict[str, torch.Tensor]:
+    """The agents :func:`evaluate_tdca` starts from, never updated, scored on the episodes its
+    final agents are scored on (what the training adds is the difference): the mean return
+    ``final [R]`` and, where the environment reports successes, their rate ``success [R]``.
+    Where a seed decides an episode this is what zero credits leave, without playing the
+    training episodes. ``env``: see :func:`horizon_returns`."""
+    own = env is None
+    env = env or make_env(settings, seeds, split=split)
     agent = agent_network(settings, env)
     theta = start_agents(settings, env, env.population, distinct=True)
-    returns = torch.stack([
-        play(env, agent, theta, episode_seed(settings, EVAL_EPISODE + settings.updates + k,
-                                             env.population))[0]
-        for k in range(eval_episodes)]).mean(0)
-    env.close()
-    return returns
+    finals, successes = [], []
+    for k in range(eval_episodes):
+        seed = episode_seed(settings, EVAL_EPISODE + settings.updates + k, env.population)
+        finals.append(play(env, agent, theta, seed)[0])
+        if hasattr(env, "success"):
+            successes.append(env.success.float())
+    if own:
+        env.close()
+    result = {"final": torch.stack(finals).mean(0)}
+    if successes:
+        result["success"] = torch.stack(successes).mean(0)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

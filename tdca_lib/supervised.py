@@ -220,12 +220,13 @@ METHODS = {"kaiming_bp": ("bp", "kaiming"), "zero_bp": ("bp", "zero"), "tdca": (
 
 def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: str,
                   seeds: int, beta: torch.Tensor | None = None, curve: bool = False,
-                  trajectory: bool = False):
+                  trajectory: bool = False, curve_every: int = 1):
     """Train ``seeds`` bottom-up networks at once with ``method`` (a key of :data:`METHODS`;
     ``"tdca"`` with the TDCA network ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
     train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
-    ``curve``, also ``[steps + 1, seeds]`` accuracy curves; with ``trajectory``, the
-    parameters after every step, ``[steps + 1, seeds, D]``."""
+    ``curve``, also ``[K, seeds]`` accuracy curves at the steps ``curve_steps [K]`` (every
+    ``curve_every`` steps and the last: each point costs an evaluation of every sample); with
+    ``trajectory``, the parameters after every step, ``[steps + 1, seeds, D]``."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
     rule, scheme = METHODS[method]
@@ -243,9 +244,10 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
         feedback = random_feedback(net, rule, seed=1000 + settings.seed)
         direction = feedback_direction(net, x, y, rule, feedback)
     history: dict[str, list[torch.Tensor]] = {"train": [], "test": [], "theta": []}
+    curve_steps = [*range(0, settings.steps, curve_every), settings.steps]
 
     def record(step: int, theta: torch.Tensor) -> None:
-        if curve:
+        if curve and step in curve_steps:
             history["train"].append(evaluate(net, theta, x, y)[0])
             history["test"].append(evaluate(net, theta, dataset.x_test, dataset.y_test)[0])
         if trajectory:
@@ -258,6 +260,8 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     result = {"train_acc": train_acc, "test_acc": test_acc, "train_ce": train_ce,
               "test_ce": test_ce, "theta": theta}
     result |= {f"{k}_curve": torch.stack(v) for k, v in history.items() if v}
+    if curve:
+        result["curve_steps"] = torch.tensor(curve_steps)
     return result
 
 
@@ -342,6 +346,9 @@ def percent(values: torch.Tensor) -> str:
     return f"{100 * values.mean().item():.2f} ± {100 * values.std().item():.2f}%"
 
 
+CURVE_POINTS = 30  # about this many points a learning curve (Fig S2), each an evaluation
+
+
 class Runs:
     """The bottom-up trainings behind notebook 02's tables, run once each and cached.
 
@@ -375,9 +382,13 @@ class Runs:
         """Train ``settings.seeds`` networks on ``dataset`` (see :func:`run_bottom_up`); steps
         and train size default to the setting the TDCA networks were evolved at. The training
         samples are the evolution's own (meta-train, ``subset=None``) or meta-test subset
-        ``subset`` (:meth:`~tdca_lib.data.Dataset.meta_test`)."""
+        ``subset`` (:meth:`~tdca_lib.data.Dataset.meta_test`). Runs at Fig S2's setting (Table
+        1's last) on the evolution's samples record their accuracy curves whether asked or
+        not, so Table 1 and Fig S2 share those trainings."""
         steps = steps or self.settings.steps
         train_size = train_size or self.settings.train_size
+        at_fig_s2 = (steps, train_size) == self.settings.table1_settings[-1]
+        curve = curve or (subset is None and at_fig_s2)
         key = (dataset, method, steps, train_size, tdca, curve, subset)
         if key not in self.cache:
             settings = dataclasses.replace(self.variants.get(tdca, self.settings), steps=steps,
@@ -386,7 +397,8 @@ class Runs:
             samples = (pool.subset(train_size) if subset is None
                        else pool.meta_test(train_size)[subset])
             self.cache[key] = run_bottom_up(settings, samples, method, self.settings.seeds,
-                                            beta=self.beta(tdca, settings, pool), curve=curve)
+                                            beta=self.beta(tdca, settings, pool), curve=curve,
+                                            curve_every=max(1, steps // CURVE_POINTS))
             self.cache[key]["train_size"] = torch.tensor(len(samples.y_train))
             self.cache[key]["steps"] = torch.tensor(steps)
         return self.cache[key]
@@ -654,6 +666,18 @@ def fig_s2_curves(runs: Runs, steps: int, train_size: int) -> tuple[list[str], d
 
     shown = [d for d in data.DATASETS if not runs.missing(datasets=(d,), tdca=(d,))]
     return shown, {(d, label): curve(d, label) for d in shown for label in FIG_S2}
+
+
+FIG_S2_JUDGED = ("BP (Kaiming)", "TDCA (top-down)", "TDCA + diffusion")  # its claims compare these
+
+
+def curve_at(run: dict[str, torch.Tensor], step: int, split: str = "train") -> float:
+    """A run's ``split`` accuracy after inner step ``step`` (mean over seeds), from its curve
+    (:func:`run_bottom_up` with ``curve``: ``step`` must be one it recorded)."""
+    recorded = run["curve_steps"].tolist()
+    if step not in recorded:
+        raise ValueError(f"step {step} is not on the curve; it has steps {recorded}")
+    return run[f"{split}_curve"][recorded.index(step)].mean().item()
 
 
 FIG_S3_PAIRS = {"TD vs BP": ("TDCA (top-down)", "BP (zero)"),

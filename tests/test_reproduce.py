@@ -49,7 +49,7 @@ def test_runs_notebooks_with_the_profile_and_names_the_failing_cell(notebooks, c
 
 @pytest.mark.slow
 def test_each_cell_and_notebook_is_reported_with_its_time(notebooks, capsys):
-    assert reproduce.main(["--profile", "smoke"]) == 1
+    assert reproduce.main(["--profile", "smoke", "--jobs", "1", "--threads", "2"]) == 1
     out = capsys.readouterr().out
     assert "\r" not in out  # one finished line each: a log file reads as well as a terminal
     lines = out.splitlines()
@@ -62,6 +62,44 @@ def test_each_cell_and_notebook_is_reported_with_its_time(notebooks, capsys):
     assert re.fullmatch(r"  cell  3/3  raise ValueError.* +\d+\.\d s  FAILED", lines[7])
     assert lines[8].startswith("  FAILED in ")
     assert re.fullmatch(r"2 notebooks in \d+\.\d s, 1 failed", lines[9])
+
+
+@pytest.mark.slow
+def test_notebooks_side_by_side_label_each_whole_line_and_schedule_the_longest_first(
+        notebooks, capsys):
+    write_notebook(notebooks / "notebooks" / "03_table.ipynb", TABLE)
+    assert reproduce.main(["--profile", "smoke", "--jobs", "2"]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    # each cell's line is whole and names its notebook, whichever lane printed it
+    assert re.search(r"^  02 cell  3/3  raise ValueError.* +\d+\.\d s  FAILED$", out, re.M)
+    assert sum(bool(re.fullmatch(r"  0[123] cell +\d/\d  .* +\d+\.\d s(  FAILED)?", line))
+               for line in lines) == 2 + 3 + 2
+    assert re.fullmatch(r"3 notebooks in \d+\.\d s, 1 failed", lines[-2])
+    assert "FAILED 02_broken.ipynb: cell 3" in err
+    # both tables were recorded though two kernels wrote the manifest
+    times = json.loads((notebooks / "figures" / "times.json").read_text())["smoke"]
+    assert set(times) == {"01_fine", "03_table"}  # a failed notebook's time is not kept
+    assert times["03_table"]["jobs"] == 2 and times["03_table"]["threads"] == 1
+    times["01_fine"]["seconds"] = 99.0
+    (notebooks / "figures" / "times.json").write_text(json.dumps({"smoke": times}))
+    order = reproduce.longest_first(reproduce.select(None), "smoke")
+    assert [nb.stem for nb in order] == ["01_fine", "03_table", "02_broken"]
+
+
+def test_a_shared_manifest_keeps_every_record_when_processes_write_at_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    write = ("import sys, pandas as pd; from tdca_lib.output import Output; o = Output('s', "
+             "'smoke'); [o.table(pd.DataFrame({'a': [i]}), f'{sys.argv[1]}{i}', 'c') "
+             "for i in range(15)]")
+    env = os.environ | {"TDCA_FIGURES_DIR": str(tmp_path)}
+    writers = [subprocess.Popen([sys.executable, "-c", write, p], env=env) for p in "ab"]
+    assert [w.wait() for w in writers] == [0, 0]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(manifest) == {f"{p}{i}" for p in "ab" for i in range(15)}
 
 
 def test_durations_read_in_seconds_minutes_and_hours():

@@ -127,13 +127,19 @@ def test_fresh_generations_change_the_agent_and_episodes_but_not_within_one():
                            rl.start_agents(SETTINGS, env, 1, generation=1))
 
 
-def test_untrained_agents_are_what_zero_credits_leave():
-    settings = rl.settings_for("quick", "Pendulum-v1", updates=2, tdca_hidden=4)
-    env = make("Pendulum-v1", 1)
+@pytest.mark.parametrize("task", ["Pendulum-v1", rl.METAWORLD])
+def test_untrained_agents_are_what_zero_credits_leave(task):
+    settings = rl.settings_for("quick", task, updates=2, tdca_hidden=4, episode_steps=(
+        12 if task == rl.METAWORLD else None))
+    env = rl.make_env(settings, 1)
     agent = rl.agent_network(settings, env)
     beta = torch.zeros(1, rl.tdca_network(settings, env, agent).num_params)
-    trained = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=2)["final"]
-    assert torch.equal(rl.untrained_returns(settings, 2, eval_episodes=2), trained)
+    env.close()
+    trained = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=2)
+    untrained = rl.evaluate_untrained(settings, 2, eval_episodes=2)
+    assert set(untrained) == ({"final", "success"} if task == rl.METAWORLD else {"final"})
+    for key, values in untrained.items():
+        assert torch.equal(values, trained[key])
 
 
 def test_longer_horizons_continue_the_evolved_one():
@@ -177,3 +183,21 @@ def test_env_steps_count_what_the_agents_consumed():
     result = rl.evaluate_tdca(settings, beta, seeds=3, eval_episodes=1)
     assert result["env_steps"].shape == (4,)
     assert torch.allclose(result["env_steps"], result["curve"].cumsum(0).mean(1))
+
+
+def test_probes_reach_the_profiles_horizon_and_a_reused_environment_changes_nothing():
+    assert rl.probe_multiples(rl.settings_for("quick", "CartPole-v1")) == (1, 2)
+    assert rl.probe_multiples(rl.settings_for("paper", "CartPole-v1")) == (1, 2, 4)
+    settings = rl.settings_for("quick", "CartPole-v1", updates=2, tdca_hidden=4)
+    env = rl.make_env(settings, 2)
+    beta = rl.tdca_network(settings, env, rl.agent_network(settings, env)).init(
+        torch.Generator().manual_seed(0))[None]
+    rl.evaluate_untrained(settings, 2, eval_episodes=1, env=env)  # played before: no matter
+    reused = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=1, env=env)
+    fresh = rl.evaluate_tdca(settings, beta, seeds=2, eval_episodes=1)
+    assert all(torch.equal(reused[k], fresh[k]) for k in fresh)
+    env.close()
+    box2d = rl.make_env(rl.settings_for("smoke", "BipedalWalker-v3", 10), 1)
+    with pytest.raises(ValueError, match="depend on what was played before"):
+        rl.evaluate_tdca(settings, beta, seeds=1, env=box2d)
+    box2d.close()

@@ -67,6 +67,35 @@ def test_run_bottom_up_reports_per_seed_metrics_and_curves():
         supervised.run_bottom_up(SETTINGS, dataset, "sgd", seeds=1)
 
 
+def test_a_sparse_curve_is_the_full_curve_at_its_steps_and_ends_at_the_last():
+    settings = supervised.PROFILES.get("quick", steps=7, hidden=8)
+    full, sparse = (supervised.run_bottom_up(settings, tiny_dataset(), "kaiming_bp", seeds=2,
+                                             curve=True, curve_every=every) for every in (1, 3))
+    assert sparse["curve_steps"].tolist() == [0, 3, 6, 7]
+    for split in ("train", "test"):
+        assert torch.equal(sparse[f"{split}_curve"], full[f"{split}_curve"][[0, 3, 6, 7]])
+    assert torch.equal(sparse["theta"], full["theta"])  # recording never changes training
+    assert supervised.curve_at(sparse, 6) == full["train_curve"][6].mean().item()
+    with pytest.raises(ValueError, match="not on the curve"):
+        supervised.curve_at(sparse, 5)
+
+
+def test_table1s_last_setting_and_fig_s2_share_their_trainings(monkeypatch):
+    settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2,
+                                       table1_settings=((2, 30), (4, 40)))
+    runs = supervised.Runs(settings, {"mnist": tiny_dataset(200)}, {})
+    trained = []
+    run_bottom_up = supervised.run_bottom_up
+    monkeypatch.setattr(supervised, "run_bottom_up",
+                        lambda *a, **k: trained.append(k) or run_bottom_up(*a, **k))
+    table = runs.run("mnist", "zero_bp", 4, 40)  # as Table 1 asks: no curve
+    assert runs.run("mnist", "zero_bp", 4, 40, curve=True) is table  # as Fig S2 asks
+    assert "train_curve" in table and len(trained) == 1
+    runs.run("mnist", "zero_bp", 4, 40, subset=0)  # meta-test subsets need no curve
+    runs.run("mnist", "zero_bp")  # nor does the evolved setting
+    assert [k["curve"] for k in trained] == [True, False, False]
+
+
 def test_bp_learns_the_tiny_task():
     result = supervised.run_bottom_up(supervised.PROFILES.get("quick", steps=60, hidden=8),
                                       tiny_dataset(), "kaiming_bp", seeds=2)
