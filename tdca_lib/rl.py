@@ -59,10 +59,11 @@ TASKS = {
                         quick={200: dict(fitness_episodes=2, generations=150), 50: dict()}),
     "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0,
                              quick={10: dict(population=16, generations=30)}),
-    # quick judges 2 agent sets (not 5): a Meta-World row costs about 1 ms a step here
+    # quick judges 2 agent sets (not 5) on 5 episodes (not 10): a Meta-World row costs about
+    # 1 ms a step here
     "Meta-World": dict(agent_hidden=32, reward_scale=0.1, solved=None,  # success rates instead
                        quick={10: dict(episode_steps=150, population=16, center_lr=0.02,
-                                       generations=40, seeds=2)}),
+                                       generations=40, seeds=2, eval_episodes=5)}),
 }
 METAWORLD = "Meta-World"  # three robot-arm task types at once (notebook 06, metaworld_envs)
 
@@ -94,6 +95,7 @@ class RLSettings:
     load_evolved_from: str | None = not_evolved(None)
     replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
+    eval_episodes: int = not_evolved(10)  # episodes a final agent is scored on, for the tables
     # The notebooks' longest probe past the evolved horizon, in multiples of ``updates``:
     # 2 (quick: each multiple costs as much again), 4 under the paper profile.
     horizon: int = not_evolved(2)
@@ -347,14 +349,15 @@ EVAL_EPISODE = 1_000_000  # reported runs' episodes start here, away from evolut
 
 
 def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
-                  eval_episodes: int = 10, split: str = "train",
+                  eval_episodes: int | None = None, split: str = "train",
                   env: PopulationEnv | None = None) -> dict[str, torch.Tensor]:
     """Train ``seeds`` fresh sets of agents (distinct inits, unseen episodes) with the TDCA
-    network ``beta [1, D]``. Returns, per row of the environment (``R = seeds`` here, seeds x
-    variants for Meta-World): training curves ``[updates, R]``, the environment steps an agent
-    has consumed after each update (mean over rows) ``[updates]``, the final agents' mean return
-    over ``eval_episodes`` further episodes ``[R]`` and, where the environment reports
-    successes, their rate ``[R]``. ``env``: see :func:`horizon_returns`."""
+    network ``beta [1, D]``. Returns, per row of the environment (``R = seeds`` here, seeds
+    x variants for Meta-World): training curves ``[updates, R]``, the environment steps an
+    agent has consumed after each update (mean over rows) ``[updates]``, the final agents'
+    mean return over ``eval_episodes`` (default ``settings.eval_episodes``) further episodes
+    ``[R]`` and, where the environment reports successes, their rate ``[R]``. ``env``: see
+    :func:`horizon_returns`."""
     return horizon_returns(settings, beta, seeds, (1,), eval_episodes, split, env)[1]
 
 
@@ -365,7 +368,7 @@ def probe_multiples(settings: RLSettings) -> tuple[int, ...]:
 
 
 def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
-                    multiples: tuple[int, ...] | None = None, eval_episodes: int = 10,
+                    multiples: tuple[int, ...] | None = None, eval_episodes: int | None = None,
                     split: str = "train", env: PopulationEnv | None = None
                     ) -> dict[int, dict[str, torch.Tensor]]:
     """:func:`evaluate_tdca` after ``k x settings.updates`` updates for each ``k`` of
@@ -384,6 +387,7 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
         raise ValueError(f"{env.name}: episodes depend on what was played before; "
                          "let each evaluation make its own environment")
     multiples = multiples or probe_multiples(settings)
+    eval_episodes = eval_episodes or settings.eval_episodes
     own = env is None
     env = env or make_env(settings, seeds, beta.device, split)
     env.member_steps = 0  # this training's experience
@@ -456,7 +460,7 @@ def evolve_and_ship(settings: RLSettings, profile: str) -> tuple[torch.Tensor, l
     return center[None], log, manifest
 
 
-def evaluate_untrained(settings: RLSettings, seeds: int, eval_episodes: int = 10,
+def evaluate_untrained(settings: RLSettings, seeds: int, eval_episodes: int | None = None,
                        split: str = "train",
                        env: PopulationEnv | None = None) -> dict[str, torch.Tensor]:
     """The agents :func:`evaluate_tdca` starts from, never updated, scored on the episodes its
@@ -464,6 +468,7 @@ def evaluate_untrained(settings: RLSettings, seeds: int, eval_episodes: int = 10
     ``final [R]`` and, where the environment reports successes, their rate ``success [R]``.
     Where a seed decides an episode this is what zero credits leave, without playing the
     training episodes. ``env``: see :func:`horizon_returns`."""
+    eval_episodes = eval_episodes or settings.eval_episodes
     own = env is None
     env = env or make_env(settings, seeds, split=split)
     agent = agent_network(settings, env)
