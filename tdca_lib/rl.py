@@ -57,8 +57,9 @@ TASKS = {
                         quick={50: dict()}),
     "Pendulum-v1": dict(agent_hidden=16, reward_scale=1 / 16, solved=-200.0,
                         quick={200: dict(fitness_episodes=2, generations=150), 50: dict()}),
+    # quick scores BipedalWalker's agents on 5 episodes (not 10): an episode is up to 1600 steps
     "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0,
-                             quick={10: dict(population=16, generations=30)}),
+                             quick={10: dict(population=16, generations=30, eval_episodes=5)}),
     # quick judges 2 agent sets (not 5) on 5 episodes (not 10): a Meta-World row costs about
     # 1 ms a step here
     "Meta-World": dict(agent_hidden=32, reward_scale=0.1, solved=None,  # success rates instead

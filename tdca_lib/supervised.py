@@ -710,9 +710,10 @@ def fig_s3_planes(runs: Runs, curves: dict, steps: int, train_size: int) -> dict
         if a in paths and b in paths:
             plane, cos = landscape.plane_of(paths[a], paths[b])
             projected = {label: plane.project(paths[label]).cpu() for label in (a, b)}
+            # 31 x 31 points: each is a pass over every training sample
             surface = landscape.surface(
                 lambda points: evaluate(net, points, mnist.x_train, mnist.y_train)[1], plane,
-                landscape.extent_around(*projected.values()))
+                landscape.extent_around(*projected.values()), n=31)
             planes[title] = dict(cos=cos, projected=projected, surface=surface, captured={
                 k: plane.captured(paths[k][-1:]).item() for k in (a, b)})
     return planes
