@@ -94,12 +94,12 @@ def test_a_shared_manifest_keeps_every_record_when_processes_write_at_once(tmp_p
 
     write = ("import sys, pandas as pd; from tdca_lib.output import Output; o = Output('s', "
              "'smoke'); [o.table(pd.DataFrame({'a': [i]}), f'{sys.argv[1]}{i}', 'c') "
-             "for i in range(15)]")
+             "for i in range(40)]")
     env = os.environ | {"TDCA_FIGURES_DIR": str(tmp_path)}
     writers = [subprocess.Popen([sys.executable, "-c", write, p], env=env) for p in "ab"]
     assert [w.wait() for w in writers] == [0, 0]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert set(manifest) == {f"{p}{i}" for p in "ab" for i in range(15)}
+    assert set(manifest) == {f"{p}{i}" for p in "ab" for i in range(40)}
 
 
 def test_durations_read_in_seconds_minutes_and_hours():
