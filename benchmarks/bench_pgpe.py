@@ -37,8 +37,10 @@ def gaussian_generations_per_second(device, generations: int = 100) -> float:
     return generations / timed(run, device, repeats=1)
 
 
-def inner_step(population: int, samples: int, device, features: int = 784):
-    """One inner step of P bottom-up networks trained by their own TDCA networks' credits."""
+def inner_step(population: int, samples: int, device, features: int = 784, steps: int = 1):
+    """P bottom-up networks trained ``steps`` inner steps by their own TDCA networks' credits
+    (divide a call's time and FLOPs by ``steps``: more steps amortise the optimiser's set-up, as
+    an evolution's 20-step training does), and the same one member at a time."""
     settings = supervised.PROFILES.get("quick")
     net = supervised.bottom_up_network(settings, features)
     tdca = supervised.tdca_network(settings, net)
@@ -49,7 +51,7 @@ def inner_step(population: int, samples: int, device, features: int = 784):
     y = torch.randint(0, 10, (samples,), generator=gen).to(device)
 
     def step(theta=theta, beta=beta):
-        return train(theta, tdca_direction(net, tdca, beta, x, y), 1, 0.01, 1.0)
+        return train(theta, tdca_direction(net, tdca, beta, x, y), steps, 0.01, 1.0)
 
     def looped():
         return torch.cat([step(theta[p : p + 1], beta[p : p + 1]) for p in range(population)])

@@ -46,23 +46,29 @@ def hebbian_update(
 def _summed_update(inputs: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
     """``[P, in, out]``: the batch *sums* of ``inputs [P, N, in]`` x ``signal [P, N, out]``, a
     fresh tensor. Inputs shared by every member (stride 0 over P, the first layer's images)
-    take one wide matmul ``x^T [in, N] @ signal [N, P * out]`` instead of P narrow ones; the
-    result is then a view of an ``[in, P, out]`` tensor. Otherwise the product is computed in
-    whichever orientation has the wider rows (a view of ``[P, out, in]`` when out < in): a
-    matmul with rows as narrow as a 10-class output runs several times slower on a CPU."""
+    take one wide matmul ``signal^T [P * out, N] @ x [N, in]`` instead of P narrow ones, the
+    result a view of a ``[P, out, in]`` tensor. Otherwise the product is computed in whichever
+    orientation has the wider rows (a view of ``[P, out, in]`` when out < in): a matmul with
+    rows as narrow as a 10-class output runs several times slower on a CPU."""
     if not is_shared(inputs):
         if signal.shape[-1] < inputs.shape[-1]:
             return (signal.transpose(1, 2) @ inputs).transpose(1, 2)
         return inputs.transpose(1, 2) @ signal
     members, samples, fan_out = signal.shape
-    side_by_side = signal.transpose(0, 1).reshape(samples, members * fan_out)  # a view if the
-    # signal is laid out [N, P, out], as a shared layer's activity and its derivative are
-    summed = inputs[0].T @ side_by_side
-    return summed.view(inputs.shape[-1], members, fan_out).transpose(0, 1)
+    by_neuron = signal.transpose(1, 2).reshape(members * fan_out, samples)  # a view if the
+    # signal is feature-major, as a shared layer's activity and its derivative are
+    summed = by_neuron @ inputs[0]
+    return summed.view(members, fan_out, inputs.shape[-1]).transpose(1, 2)
 
 
-# Activation derivatives written in terms of the activation's output h = act(a).
-DERIVATIVES = {"tanh": lambda h: 1 - h**2, "relu": lambda h: (h > 0).to(h.dtype)}
+def times_derivative(activation: str, h: torch.Tensor, credit: torch.Tensor) -> torch.Tensor:
+    """``credit * act'(a)`` from the activation's output ``h = act(a)`` (broadcast), a fresh
+    tensor in the activity's layout (tanh's ``1 - h^2`` in one pass, not two)."""
+    if activation == "tanh":
+        return torch.addcmul(h.new_ones(()), h, h, value=-1).mul_(credit)
+    if activation == "relu":
+        return credit * (h > 0)
+    raise ValueError(f"unknown activation {activation!r}; valid: tanh, relu")
 
 
 def credits_to_gradient(
@@ -84,12 +90,11 @@ def credits_to_gradient(
     if credits.shape[-1] != sum(widths):
         raise ValueError(f"{net!r} needs {sum(widths)} credits a sample, got {credits.shape[-1]}")
     per_layer = credits.split(widths[::-1], dim=-1)[::-1]  # bottom-up order, as the layers
-    derivative = DERIVATIVES[net.activation]
     members, samples = credits.shape[:2]
     gradient = credits.new_empty(members, net.num_params)
     for k, (credit, (weight, bias)) in enumerate(zip(per_layer, net.unflatten(gradient))):
-        # credit x act'(a), in place in the fresh derivative: it keeps the activity's layout
-        signal = credit if k == len(per_layer) - 1 else derivative(activations[k + 1]).mul_(credit)
+        signal = credit if k == len(per_layer) - 1 else times_derivative(
+            net.activation, activations[k + 1], credit)
         torch.div(_summed_update(activations[k], signal), samples, out=weight)
         torch.mean(signal, 1, keepdim=True, out=bias)
     return gradient
@@ -163,17 +168,19 @@ def cnn_credits_to_gradient(
         )
     top_down = credits.split([net.classes, *net.hidden[::-1], credits.shape[-1] - fc_credits], -1)
     conv_credit, *fc = top_down[::-1]  # bottom-up order, as the layers
-    derivative = DERIVATIVES[net.activation]
     members, samples = credits.shape[:2]
     conv_activity = activations[1].reshape(members, samples, net.channels, net.positions)
     if conv_credit.shape[-1] != net.channels:  # one per channel and position
         conv_credit = conv_credit.reshape(members, samples, net.channels, net.positions)
-    dw, db = conv_hebbian_update(net.patches(activations[0]), conv_credit,
-                                 derivative(conv_activity))
+    else:  # the channel's credit, at every position
+        conv_credit = conv_credit.unsqueeze(-1)
+    dw, db = conv_hebbian_update(net.patches(activations[0]),
+                                 times_derivative(net.activation, conv_activity, conv_credit))
     parts = [dw.flatten(1), db]
     for k, credit in enumerate(fc, 1):
-        slope = 1.0 if k == len(fc) else derivative(activations[k + 1])
-        dw, db = hebbian_update(activations[k], credit, slope)
+        signal = credit if k == len(fc) else times_derivative(
+            net.activation, activations[k + 1], credit)
+        dw, db = hebbian_update(activations[k], signal)
         parts += [dw.flatten(1), db]
     return torch.cat(parts, 1)
 

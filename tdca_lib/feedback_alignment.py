@@ -26,7 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .credit import DERIVATIVES, credits_to_gradient
+from .credit import credits_to_gradient, times_derivative
 from .population import PopulationMLP
 
 RULES = ("fa", "dfa")
@@ -56,14 +56,13 @@ def feedback_credits(net: PopulationMLP, activations: list[torch.Tensor], y: tor
     """``[P, N, net.credit_count]`` credits, top-down, of ``rule`` ("fa" or "dfa") with the
     feedback matrices ``feedback`` (:func:`random_feedback`'s layout)."""
     error = output_error(activations[-1], y)
-    derivative = DERIVATIVES[net.activation]
     credits = [error]  # top-down: the output layer's first
     for k in range(len(feedback) - 1, -1, -1):  # hidden layers, from the top
         if rule == "dfa":
             credits.append(error @ feedback[k].to(error))
         else:  # the layer above's credit, through its activation slope, back through B
-            above = credits[-1] if k == len(feedback) - 1 else (
-                credits[-1] * derivative(activations[k + 2]))
+            above = credits[-1] if k == len(feedback) - 1 else times_derivative(
+                net.activation, activations[k + 2], credits[-1])
             credits.append(above @ feedback[k].to(error))
     return torch.cat(credits, -1)
 

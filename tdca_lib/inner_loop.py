@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .credit import diffuse, network_credits_to_gradient
-from .population import PopulationMLP
+from .population import PopulationMLP, cat_features
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -79,16 +79,18 @@ def tdca_direction(net: PopulationMLP, tdca: PopulationMLP, beta: torch.Tensor,
     With ``credit_kernel [S, H]`` the TDCA network emits S credits for the hidden layer instead
     of H, diffused to its neurons (:mod:`tdca_lib.diffusion`); the output layer stays dense.
     """
-    one_hot = F.one_hot(y, classes).to(x.dtype)
+    one_hot = F.one_hot(y, classes).to(x.dtype).T  # [classes, N]
 
     def direction(theta: torch.Tensor) -> torch.Tensor:
         activations = net.activations(theta, x)
-        probs = torch.softmax(activations[-1], -1)
-        state = torch.cat([probs, one_hot.expand(len(theta), -1, -1)], -1)
+        # The state is built feature-major ([P, 2 * classes, N]), as the bottom-up network's
+        # activity is (population.shared_linear), so the TDCA network runs feature-major too.
+        probs = torch.softmax(activations[-1].transpose(1, 2), 1)
+        state = torch.cat([probs, one_hot.expand(len(theta), -1, -1)], 1).transpose(1, 2)
         credits = tdca(beta, state)
         if credit_kernel is not None:
             hidden = diffuse(credits[..., classes:], credit_kernel)
-            credits = torch.cat([credits[..., :classes], hidden], -1)
+            credits = cat_features([credits[..., :classes], hidden])
         return network_credits_to_gradient(net, activations, credits)
 
     return direction
