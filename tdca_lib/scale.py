@@ -254,7 +254,8 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
             point = {"generation": generation, "evaluations": generation * run.population,
                      "center_fitness": log[-1]["center"] if log else None,
                      **judge(run, pool, pgpe.center.detach()),
-                     "evolution_seconds": round(seconds, 1)}
+                     "evolution_seconds": round(seconds, 1),
+                     "commit": current_commit()}  # a run spans commits: each point names its own
             curve["points"].append(point)
             curve["points"].sort(key=lambda p: p["generation"])
             curve |= {"search": dataclasses.asdict(VARIANTS[run.variant]),
