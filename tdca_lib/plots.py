@@ -269,8 +269,8 @@ def fig_s2(shown: list[str], curves: dict):
                              squeeze=False)
     for ax, dataset in zip(axes[0], shown):
         for label, (color, style) in FIG_S2_STYLES.items():
-            if isinstance(curves[dataset, label], str):
-                continue  # its network is missing: said where it was loaded
+            if isinstance(curves.get((dataset, label), "not drawn"), str):
+                continue  # not drawn, or its network is missing: said where it was loaded
             run = curves[dataset, label]
             for split, alpha in (("train", 1.0), ("test", 0.5)):
                 ax.plot(run["curve_steps"].tolist(), run[f"{split}_curve"].mean(1).tolist(),

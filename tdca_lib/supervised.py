@@ -84,6 +84,8 @@ class SupervisedSettings:
     # 4000, the offline MNIST's size, so both data sets train on as many (and in time)
     table1_settings: tuple[tuple[int, int], ...] = not_evolved(
         ((20, 1000), (50, 4000), (150, 4000)))
+    fig_s2_rules: bool = not_evolved(False)  # FA's and DFA's curves in Fig S2 (ours, not the
+    # paper's: 4 of its trainings; Table 1 has both rules at the evolved setting)
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         check_settings(self)
@@ -106,7 +108,7 @@ PROFILES = Profiles(
     smoke=dict(load_evolved_from="quick", table1_settings=((20, 1000),)),
     quick=dict(load_evolved_from="quick"),
     paper=dict(load_evolved_from="paper", population=128, generations=5000,
-               table1_settings=((20, 1000), (50, 10000), (150, 60000))),
+               table1_settings=((20, 1000), (50, 10000), (150, 60000)), fig_s2_rules=True),
 )
 PAPER_DEEP = dict(train_size=10000)
 
@@ -652,22 +654,24 @@ def judge_table1(runs: Runs, claims: Claims) -> str:
 # Fig S2's curves: label -> (method, TDCA network: "{}" the data set's own, "{}/10-to-100" its
 # diffused-credit network). Their colours are plots.FIG_S2_STYLES'.
 FIG_S2 = {"BP (Kaiming)": ("kaiming_bp", None), "BP (zero)": ("zero_bp", None),
-          "TDCA (top-down)": ("tdca", "{}"), "TDCA + diffusion": ("tdca", "{}/10-to-100"),
-          "FA (zero, ours)": ("zero_fa", None), "DFA (zero, ours)": ("zero_dfa", None)}
+          "TDCA (top-down)": ("tdca", "{}"), "TDCA + diffusion": ("tdca", "{}/10-to-100")}
+FIG_S2_RULES = {"FA (zero, ours)": ("zero_fa", None), "DFA (zero, ours)": ("zero_dfa", None)}
 
 
 def fig_s2_curves(runs: Runs, steps: int, train_size: int) -> tuple[list[str], dict]:
     """Fig S2's accuracy per inner step: the data sets that have their own TDCA network, and
-    ``{(dataset, label): run with curves}`` for each label of :data:`FIG_S2` (or why it
-    cannot run)."""
+    ``{(dataset, label): run with curves}`` for each label of :data:`FIG_S2` (and of
+    :data:`FIG_S2_RULES` with ``settings.fig_s2_rules``), or why it cannot run."""
+    labels = FIG_S2 | (FIG_S2_RULES if runs.settings.fig_s2_rules else {})
+
     def curve(dataset: str, label: str) -> dict | str:
-        kind, source = FIG_S2[label]
+        kind, source = labels[label]
         source = source and source.format(dataset)
         return (runs.missing(datasets=(dataset,), tdca=(source,) if source else ())
                 or runs.run(dataset, kind, steps, train_size, tdca=source, curve=True))
 
     shown = [d for d in data.DATASETS if not runs.missing(datasets=(d,), tdca=(d,))]
-    return shown, {(d, label): curve(d, label) for d in shown for label in FIG_S2}
+    return shown, {(d, label): curve(d, label) for d in shown for label in labels}
 
 
 FIG_S2_JUDGED = ("BP (Kaiming)", "TDCA (top-down)", "TDCA + diffusion")  # its claims compare these

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import bottom_up, supervised
+from tdca_lib import bottom_up, plots, supervised
 from tdca_lib.data import Dataset
 
 
@@ -94,6 +94,21 @@ def test_table1s_last_setting_and_fig_s2_share_their_trainings(monkeypatch):
     runs.run("mnist", "zero_bp", 4, 40, subset=0)  # meta-test subsets need no curve
     runs.run("mnist", "zero_bp")  # nor does the evolved setting
     assert [k["curve"] for k in trained] == [True, False, False]
+
+
+def test_fig_s2_draws_fa_and_dfa_only_when_asked():
+    for rules in (False, True):
+        settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2,
+                                           table1_settings=((2, 30),), fig_s2_rules=rules)
+        net = supervised.bottom_up_network(settings, 12)
+        beta = torch.zeros(1, supervised.tdca_network(settings, net).num_params)
+        runs = supervised.Runs(settings, {"mnist": tiny_dataset(120), "fashion_mnist": "no",
+                                          "cifar10": "no"}, {"mnist": beta})
+        shown, curves = supervised.fig_s2_curves(runs, 2, 30)
+        labels = {label for _, label in curves}
+        assert shown == ["mnist"] and ("FA (zero, ours)" in labels) == rules
+        assert set(supervised.FIG_S2) <= labels
+        plots.fig_s2(shown, curves)  # draws what it has
 
 
 def test_bp_learns_the_tiny_task():
