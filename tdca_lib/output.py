@@ -67,8 +67,9 @@ class Output:
         self.section, self.profile = section, profile
         self.folder = Path(folder) if folder is not None else figures_dir()
 
-    def figure(self, fig: plt.Figure, name: str, caption: str) -> list[Path]:
-        """Save ``fig`` as ``name.png`` and ``name.pdf``."""
+    def figure(self, fig: plt.Figure, name: str, caption: str) -> None:
+        """Save ``fig`` as ``name.png`` and ``name.pdf`` (nothing returned: a notebook cell
+        ending here shows no paths of the machine that ran it)."""
         paths = []
         for fmt in ("png", "pdf"):
             path = self.folder / f"{name}.{fmt}"
@@ -77,10 +78,10 @@ class Output:
             atomic_write(path, lambda tmp, f=fmt, m=meta: fig.savefig(tmp, format=f, metadata=m))
             paths.append(path)
         self._record(name, "figure", caption, paths)
-        return paths
 
-    def table(self, frame: pd.DataFrame, name: str, caption: str) -> list[Path]:
-        """Save ``frame`` as ``name.md``, ``name.tex`` and ``name.csv``."""
+    def table(self, frame: pd.DataFrame, name: str, caption: str) -> None:
+        """Save ``frame`` as ``name.md``, ``name.tex`` and ``name.csv`` (nothing returned, as
+        :meth:`figure`)."""
         texts = {
             "md": frame.to_markdown(index=False) + "\n",
             "tex": frame.to_latex(index=False, caption=caption, label=f"tab:{name}"),
@@ -88,7 +89,6 @@ class Output:
         }
         paths = [atomic_write_text(self.folder / f"{name}.{ext}", t) for ext, t in texts.items()]
         self._record(name, "table", caption, paths)
-        return paths
 
     def _record(self, name: str, kind: str, caption: str, paths: list[Path]) -> None:
         with exclusive(self.folder):  # notebooks running side by side share the file
