@@ -127,3 +127,26 @@ def test_float32_training_steps_equal_the_reference_to_float32_tolerance(kind):
                              1.0)
     assert (theirs - theta).abs().max() > 0.04  # five steps of 0.01 moved the networks
     assert (ours - theirs).abs().max() < 1e-5  # here: 6e-8 to 2e-7
+
+
+def test_per_member_sample_major_inputs_keep_plain_baddbmm_bit_for_bit():
+    # RL's networks read their own states, sample-major: they must run exactly as they were
+    # evolved (an episode's return can turn on rounding), whatever the supervised layout does.
+    gen = torch.Generator().manual_seed(3)
+    net = PopulationMLP([4, 16, 16, 3])
+    theta = torch.randn(5, net.num_params, generator=gen)
+    states = torch.randn(5, 200, 4, generator=gen)  # more samples than any layer's width
+    ours, theirs = net.activations(theta, states), reference_mlp(net, theta, states)
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+
+
+def test_shared_inputs_run_feature_major_with_the_same_numbers():
+    from tdca_lib.population import is_feature_major
+
+    gen = torch.Generator().manual_seed(4)
+    net = PopulationMLP([30, 16, 10])
+    theta = torch.randn(3, net.num_params, generator=gen).double()
+    x = torch.randn(50, 30, generator=gen).double()
+    ours, theirs = net.activations(theta, x), reference_mlp(net, theta, x)
+    assert all(is_feature_major(a) for a in ours[1:])
+    assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(ours, theirs))
