@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from tdca_lib.credit import hebbian_update
@@ -36,3 +37,16 @@ def test_shapes_and_zero_credit_means_no_change():
     dw, db = hebbian_update(torch.randn(4, 10, 7), torch.zeros(4, 10, 3))
     assert dw.shape == (4, 7, 3) and db.shape == (4, 3)
     assert not dw.any() and not db.any()
+
+
+def test_times_derivative_is_the_credit_times_the_activation_slope():
+    from tdca_lib.credit import times_derivative
+
+    a = torch.linspace(-3, 3, 61, dtype=torch.float64).reshape(1, 61, 1)
+    credit = torch.randn(1, 61, 1, dtype=torch.float64)
+    for name, act in (("tanh", torch.tanh), ("relu", torch.relu)):
+        x = a.clone().requires_grad_(True)
+        slope = torch.autograd.grad(act(x).sum(), x)[0]  # act'(a) by autograd
+        assert torch.allclose(times_derivative(name, act(a), credit), credit * slope)
+    with pytest.raises(ValueError, match="tanh, relu"):
+        times_derivative("gelu", a, credit)
