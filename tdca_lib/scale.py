@@ -73,6 +73,10 @@ VARIANTS: dict[str, Variant] = {
                          minibatch=500),
     "dfa-start": Variant("starts from a TDCA network fitted by regression to DFA's credits",
                          warm_start=True),
+    # today's steps wreck the warm start (its centre's fitness falls from the first generation):
+    # the same start with noise and steps a fifth and a tenth as large
+    "dfa-start-small-steps": Variant("the DFA-fitted start, sigma 0.01 and Adam at 0.003",
+                                     dict(sigma=0.01, center_lr=0.003), warm_start=True),
 }
 
 
@@ -424,18 +428,23 @@ def describe_trends(table: pd.DataFrame) -> str:
 def ablation(curves: pd.DataFrame, population: int = 32) -> tuple[pd.DataFrame, int | None]:
     """The search variants side by side at equal member evaluations: the largest evaluations
     every stored run of ``population`` reached. One row a variant: its description, seeds,
-    meta-test and meta-train accuracy (%, mean over seeds) and its lead over ``baseline`` in
+    meta-test accuracy at the start (before any evaluation: a warm start shows here), meta-test
+    and meta-train accuracy there (%, mean over seeds) and its lead over ``baseline`` in
     points. Returns the table and the evaluations it compares at (None when no run has reached
     any)."""
-    runs = curves[(curves["population"] == population) & (curves["evaluations"] > 0)]
+    population_runs = curves[curves["population"] == population]
+    runs = population_runs[population_runs["evaluations"] > 0]
     if runs.empty:
         return pd.DataFrame(), None
     common = int(runs.groupby("run")["evaluations"].max().min())
     at = runs[runs["evaluations"] == common].groupby("variant").agg(
         seeds=("seed", "nunique"), meta_test=("meta_test", "mean"),
         meta_train=("meta_train", "mean"))
+    start = population_runs[population_runs["evaluations"] == 0].groupby("variant")["meta_test"]
+    start = start.mean()
     base = at["meta_test"].get("baseline")
     rows = [{"variant": name, "search": VARIANTS[name].about, "seeds": int(row["seeds"]),
+             "meta-test at the start (%)": 100 * start.get(name, float("nan")),
              "meta-test accuracy (%)": 100 * row["meta_test"],
              "meta-train accuracy (%)": 100 * row["meta_train"],
              "lead over baseline (points)": (float("nan") if base is None

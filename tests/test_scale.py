@@ -130,4 +130,6 @@ def test_ablation_compares_variants_where_every_run_has_been():
     assert at == 1600
     lead = table.set_index("variant")["lead over baseline (points)"]
     assert lead["baseline"] == 0 and lead["clipup"] == pytest.approx(3.0)
+    start = table.set_index("variant")["meta-test at the start (%)"]
+    assert start["baseline"] == pytest.approx(80.0) and start["clipup"] == pytest.approx(83.0)
     assert scale.ablation(pd.DataFrame(rows).iloc[:0])[1] is None
