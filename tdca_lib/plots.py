@@ -137,15 +137,7 @@ def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = 
     colour a population (each evolution seed thin, their mean bold), with the yardsticks and
     the paper's number as horizontal lines. ``curves``: :func:`tdca_lib.scale.stored_curves`
     rows of one variant."""
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for color, (population, group) in zip(colors, curves.groupby("population")):
-        for _, run in group.groupby("seed"):
-            run = run[run["evaluations"] > 0]
-            ax.plot(run["evaluations"], 100 * run["meta_test"], color=color, lw=0.7, alpha=0.5)
-        mean = group[group["evaluations"] > 0].groupby("evaluations")["meta_test"].mean()
-        seeds = group["seed"].nunique()
-        ax.plot(mean.index, 100 * mean.values, color=color, lw=2, marker="o", ms=3,
-                label=f"population {population} ({seeds} seed{'s' * (seeds > 1)})")
+    _per_population(ax, curves, "meta_test", 100)
     for label, value in yardsticks.items():  # "Zero BP", "Kaiming DFA": init by line style,
         # rule by colour, the value in the legend (the lines lie close together)
         ax.axhline(100 * value, lw=1.2, ls="--" if label.startswith("Zero") else ":",
@@ -156,8 +148,35 @@ def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = 
                    label=f"TDCA-net, the paper's ({100 * paper:.1f}%)")
     ax.set(xscale="log", xlabel="member evaluations (20 inner steps each)",
            ylabel="meta-test accuracy (%)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center left")
     return ax
+
+
+def scale_fitness(ax, curves):
+    """Beside :func:`scale_curve`: the search's own objective, the centre's training
+    cross-entropy after 20 steps (minus its fitness; log axis: late gains show), against member
+    evaluations, coloured alike."""
+    _per_population(ax, curves, "center_fitness", -1)
+    ax.set(xscale="log", yscale="log", xlabel="member evaluations (20 inner steps each)",
+           ylabel="centre's training cross-entropy (minus fitness)")
+    ax.legend(fontsize=7, loc="upper right")
+    return ax
+
+
+def _per_population(ax, curves, column: str, factor: float):
+    """``factor * curves[column]`` against evaluations, one colour a population: each evolution
+    seed thin, their mean bold where every seed has been (the start, at 0 evaluations, is off a
+    log axis)."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for color, (population, group) in zip(colors, curves.groupby("population")):
+        group = group[group["evaluations"] > 0]
+        for _, run in group.groupby("seed"):
+            ax.plot(run["evaluations"], factor * run[column], color=color, lw=0.7, alpha=0.5)
+        seeds = group["seed"].nunique()
+        by = group.groupby("evaluations")
+        mean = by[column].mean()[by["seed"].nunique() == seeds]
+        ax.plot(mean.index, factor * mean.values, color=color, lw=2, marker="o", ms=3,
+                label=f"population {population} ({seeds} seed{'s' * (seeds > 1)})")
 
 
 def evolution_curve(ax, log: list[dict[str, float]], label: str, color: str):

@@ -306,8 +306,9 @@ if __name__ == "__main__":
 
 def stored_curves(folder: Path | None = None) -> pd.DataFrame:
     """Every stored run's points, one row each: run, variant, population, seed, generation,
-    evaluations, meta_train, meta_test (mean over the subsets), meta_test_spread (their std),
-    the run's budget and whether it reached it (``complete``)."""
+    evaluations, center_fitness (the search's own objective, minus the training cross-entropy;
+    NaN at the start), meta_train, meta_test (mean over the subsets), meta_test_spread (their
+    std), the run's budget and whether it reached it (``complete``)."""
     rows = []
     for path in sorted((folder or FOLDER).glob("*/curve.json")):
         curve = read_curve(path)
@@ -318,6 +319,8 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
             rows.append({"run": curve["name"], "variant": run["variant"],
                          "population": run["population"], "seed": run["seed"],
                          "generation": p["generation"], "evaluations": p["evaluations"],
+                         "center_fitness": (float("nan") if p["center_fitness"] is None
+                                            else p["center_fitness"]),
                          "meta_train": p["meta_train"], "meta_test": test.mean().item(),
                          "meta_test_spread": test.std().item(), "budget": run["evaluations"],
                          "complete": last >= run["population"] * math.ceil(
@@ -364,19 +367,23 @@ def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> dict[str, f
 
 
 def mean_over_seeds(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per variant, population and evaluations: meta-test (and meta-train) accuracy averaged
-    over the evolution seeds that reached it, with their count and spread (std over seeds)."""
+    """Per variant, population and evaluations: meta-test (and meta-train) accuracy and the
+    centre's fitness averaged over the evolution seeds that reached it, with their count and
+    spread (std over seeds)."""
     grouped = curves.groupby(["variant", "population", "evaluations"])
     return grouped.agg(meta_test=("meta_test", "mean"), seed_spread=("meta_test", "std"),
-                       meta_train=("meta_train", "mean"), seeds=("seed", "nunique")).reset_index()
+                       meta_train=("meta_train", "mean"), center_fitness=("center_fitness", "mean"),
+                       seeds=("seed", "nunique")).reset_index()
 
 
 def trends(curves: pd.DataFrame, targets: dict[str, float],
            variant: str = "baseline") -> pd.DataFrame:
     """One row a population of ``variant``: how far its runs got, meta-test accuracy (%) at the
     largest evaluations all its seeds reached, the gain in points per doubling over the last two
-    doublings (:func:`trend`) and, where it still rises, the evaluations at which that line
-    would reach each of ``targets`` (label -> accuracy): an extrapolation."""
+    doublings (:func:`trend`), the centre's fitness gained per doubling over the same span (does
+    the search still improve its own objective?) and, where accuracy still rises, the
+    evaluations at which its line would reach each of ``targets`` (label -> accuracy): an
+    extrapolation."""
     rows = []
     means = mean_over_seeds(curves[curves["variant"] == variant])
     for population, group in means.groupby("population"):
@@ -391,6 +398,9 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
             line = None
         row["points per doubling (last 2)"] = (100 * line["per_doubling"] if line
                                                 else float("nan"))
+        row["fitness per doubling (last 2)"] = (trend(
+            group["evaluations"].tolist(), group["center_fitness"].tolist())["per_doubling"]
+            if line else float("nan"))
         for label, target in targets.items():
             reach = evaluations_to_reach(line, target) if line else None
             row[f"to reach {label} (extrapolated)"] = (
@@ -409,7 +419,9 @@ def describe_trends(table: pd.DataFrame) -> str:
                  f"{'s' * (row['seeds'] > 1)}, {row['evaluations']} evaluations): meta-test "
                  f"{row['meta-test accuracy (%)']:.2f}%",
                  "no trend yet (too few points)" if math.isnan(gain) else
-                 f"{gain:+.2f} points per doubling over the last two doublings"]
+                 f"{gain:+.2f} points per doubling over the last two doublings, while the "
+                 f"centre's fitness (minus the training cross-entropy) moved "
+                 f"{row['fitness per doubling (last 2)']:+.3f} per doubling"]
         for column, value in row.items():
             if not column.startswith("to reach "):
                 continue

@@ -75,11 +75,13 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
     import pandas as pd
 
     rows = [{"variant": "baseline", "population": 8, "seed": s, "evaluations": e,
-             "meta_test": 0.6 + 0.01 * math.log2(e) + 0.001 * s, "meta_train": 0.0}
+             "meta_test": 0.6 + 0.01 * math.log2(e) + 0.001 * s, "meta_train": 0.0,
+             "center_fitness": -1 + 0.05 * math.log2(e) - 0.02 * s}
             for s in (0, 1) for e in (100, 200, 400, 800)]
     table = scale.trends(pd.DataFrame(rows), {"high": 0.9, "low": 0.5})
     assert table.loc[0, "seeds"] == 2 and table.loc[0, "evaluations"] == 800
     assert table.loc[0, "points per doubling (last 2)"] == pytest.approx(1.0)
+    assert table.loc[0, "fitness per doubling (last 2)"] == pytest.approx(0.05)
     assert table.loc[0, "to reach low (extrapolated)"] == "reached"
     assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
 
