@@ -59,6 +59,7 @@ chromium:
 bench: setup
 	$(PY) benchmarks/bench_pgpe.py
 	$(PY) benchmarks/bench_supervised.py
+	$(PY) benchmarks/bench_members_at_once.py
 	$(PY) benchmarks/bench_rl_envs.py
 	$(PY) benchmarks/bench_metaworld.py
 	$(PY) benchmarks/bench_distributed.py

@@ -37,6 +37,7 @@ from .outer_loop import command, evolve_or_load, load_shipped
 from .population import PopulationMLP
 from .profiles import Profiles, check_settings, evolution_command, not_evolved
 
+CPU_MEMBERS_AT_ONCE = 32  # TDCA members a fitness call trains together on a CPU (cache-sized)
 UNTRAINED = "untrained"  # Runs' name for a TDCA network before evolution
 SOURCES = (*data.DATASETS, "all")  # what a TDCA network can be evolved on
 
@@ -178,13 +179,17 @@ def credit_kernel(settings: SupervisedSettings,
     return credit.diffusion_kernel(sites, neurons, settings.diffusion_sigma).to(device)
 
 
-def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset]):
+def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset],
+                     members_at_once: int | None = None):
     """Fitness of each TDCA member: minus the cross-entropy, on the training set, of a
     zero-initialised network after ``steps`` inner steps, averaged over ``datasets`` (one
     bottom-up network each, one TDCA network for all: the paper's "All"); the training accuracy
     rides along for the log. The same zero init for every member and generation, so fitness is
     deterministic (and resumes bit-identically). Each member's value is independent of the
-    others', so a process's ``share`` of the batch (under torchrun) changes nothing."""
+    others', so a process's ``share`` of the batch (under torchrun) changes nothing, and nor do
+    ``members_at_once``: the members trained together (default: :data:`CPU_MEMBERS_AT_ONCE` on a
+    CPU, where a population of 512 trained at once runs about a third slower a member, its
+    activity out of cache; all of them on a GPU; ``benchmarks/bench_members_at_once.py``)."""
 
     def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         net = bottom_up_network(settings, dataset.features)
@@ -197,9 +202,13 @@ def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset])
                       settings.steps, settings.inner_lr, settings.max_norm)
         return evaluate(net, theta, x, y)
 
+    def together(beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return tuple(torch.stack(v).mean(0) for v in zip(*(one(d, beta) for d in datasets)))
+
     def fitness(beta: torch.Tensor, generation: int, share: Share | None = None):
-        accuracy, cross_entropy = (torch.stack(v).mean(0)
-                                   for v in zip(*(one(d, beta) for d in datasets)))
+        at_once = members_at_once or (CPU_MEMBERS_AT_ONCE if beta.device.type == "cpu"
+                                      else len(beta))
+        accuracy, cross_entropy = (torch.cat(v) for v in zip(*map(together, beta.split(at_once))))
         return -cross_entropy, {"train_accuracy": accuracy}
 
     return fitness

@@ -45,6 +45,17 @@ def test_fitness_is_deterministic_and_minus_a_cross_entropy():
     assert extras["train_accuracy"].shape == (4,)
 
 
+def test_members_trained_together_or_a_few_at_a_time_get_the_same_fitness():
+    dataset = tiny_dataset()
+    net = supervised.bottom_up_network(SETTINGS, dataset.features)
+    beta = torch.randn(7, supervised.tdca_network(SETTINGS, net).num_params,
+                       generator=torch.Generator().manual_seed(1))
+    together = supervised.fitness_function(SETTINGS, [dataset], members_at_once=7)(beta, 0)
+    by_threes = supervised.fitness_function(SETTINGS, [dataset], members_at_once=3)(beta, 0)
+    assert torch.equal(together[0], by_threes[0])
+    assert torch.equal(together[1]["train_accuracy"], by_threes[1]["train_accuracy"])
+
+
 def test_fitness_over_several_data_sets_is_their_mean():
     a, b = tiny_dataset(), tiny_dataset(features=20)
     net = supervised.bottom_up_network(SETTINGS, 12)
