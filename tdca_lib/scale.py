@@ -381,17 +381,21 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
     """One row a population of ``variant``: how far its runs got, meta-test accuracy (%) at the
     largest evaluations all its seeds reached, the gain in points per doubling over the last two
     doublings (:func:`trend`), the centre's fitness gained per doubling over the same span (does
-    the search still improve its own objective?) and, where accuracy still rises, the
-    evaluations at which its line would reach each of ``targets`` (label -> accuracy): an
-    extrapolation."""
+    the search still improve its own objective?), where accuracy still rises, the evaluations
+    at which its line would reach each of ``targets`` (label -> accuracy): an extrapolation,
+    and the seed that went furthest, with its evaluations and meta-test accuracy there (the
+    data an extrapolation from fewer evaluations must answer to)."""
     rows = []
-    means = mean_over_seeds(curves[curves["variant"] == variant])
+    runs = curves[curves["variant"] == variant]
+    means = mean_over_seeds(runs)
     for population, group in means.groupby("population"):
         seeds = group["seeds"].max()
         group = group[group["seeds"] == seeds]  # points every seed reached
         row = {"population": population, "seeds": seeds,
                "evaluations": int(group["evaluations"].max()),
                "meta-test accuracy (%)": 100 * group["meta_test"].iloc[-1]}
+        furthest = runs[runs["population"] == population]
+        furthest = furthest.loc[furthest["evaluations"].idxmax()]
         try:
             line = trend(group["evaluations"].tolist(), group["meta_test"].tolist())
         except ValueError:
@@ -406,6 +410,9 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
             row[f"to reach {label} (extrapolated)"] = (
                 "reached" if group["meta_test"].iloc[-1] >= target else
                 reach if reach is not None else "not rising")
+        row |= {"furthest seed": int(furthest["seed"]),
+                "its evaluations": int(furthest["evaluations"]),
+                "its meta-test (%)": 100 * furthest["meta_test"]}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -432,34 +439,41 @@ def describe_trends(table: pd.DataFrame) -> str:
                 words.append(f"{target} not reached and the line does not rise")
             else:
                 words.append(f"{target} at about {value:.3g} evaluations by the line "
-                             f"(an extrapolation, {value / row['evaluations']:.3g}x this run's)")
+                             f"(an extrapolation, {value / row['evaluations']:.3g}x the "
+                             f"evaluations it was fitted to)")
+        if row["its evaluations"] > row["evaluations"]:
+            words.append(f"seed {row['furthest seed']} went on to {row['its evaluations']} "
+                         f"evaluations: {row['its meta-test (%)']:.2f}%")
         lines.append("; ".join(words) + ".")
     return "\n".join(lines)
 
 
-def ablation(curves: pd.DataFrame, population: int = 32) -> tuple[pd.DataFrame, int | None]:
-    """The search variants side by side at equal member evaluations: the largest evaluations
-    every stored run of ``population`` reached. One row a variant: its description, seeds,
-    meta-test accuracy at the start (before any evaluation: a warm start shows here), meta-test
-    and meta-train accuracy there (%, mean over seeds) and its lead over ``baseline`` in
-    points. Returns the table and the evaluations it compares at (None when no run has reached
-    any)."""
-    population_runs = curves[curves["population"] == population]
-    runs = population_runs[population_runs["evaluations"] > 0]
-    if runs.empty:
-        return pd.DataFrame(), None
-    common = int(runs.groupby("run")["evaluations"].max().min())
-    at = runs[runs["evaluations"] == common].groupby("variant").agg(
-        seeds=("seed", "nunique"), meta_test=("meta_test", "mean"),
-        meta_train=("meta_train", "mean"))
-    start = population_runs[population_runs["evaluations"] == 0].groupby("variant")["meta_test"]
-    start = start.mean()
-    base = at["meta_test"].get("baseline")
-    rows = [{"variant": name, "search": VARIANTS[name].about, "seeds": int(row["seeds"]),
-             "meta-test at the start (%)": 100 * start.get(name, float("nan")),
-             "meta-test accuracy (%)": 100 * row["meta_test"],
-             "meta-train accuracy (%)": 100 * row["meta_train"],
-             "lead over baseline (points)": (float("nan") if base is None
-                                             else 100 * (row["meta_test"] - base))}
-            for name, row in at.iterrows()]
-    return pd.DataFrame(rows), common
+def ablation(curves: pd.DataFrame, population: int = 32) -> pd.DataFrame:
+    """The search variants of ``population`` side by side, each at equal member evaluations
+    with ``baseline``: the largest evaluations every run of the variant and of the baseline has
+    reached (the baseline's row: every baseline run's), so a run just begun holds back only its
+    own row. One row a variant: its description, seeds, those ``evaluations``, its meta-test
+    accuracy at the start (before any evaluation: a warm start shows here), meta-test and
+    meta-train accuracy there (%, mean over seeds) and its lead over ``baseline`` there, in
+    points. Empty when no run has reached a milestone past the start."""
+    runs = curves[curves["population"] == population]
+    reached = runs[runs["evaluations"] > 0].groupby("run").agg(
+        variant=("variant", "first"), last=("evaluations", "max"))
+    base_reached = reached.loc[reached["variant"] == "baseline", "last"].min()  # NaN if none
+    rows = []
+    for name, group in runs.groupby("variant"):
+        last = reached.loc[reached["variant"] == name, "last"].min()
+        if math.isnan(last):
+            continue  # only its start so far
+        at = int(last if math.isnan(base_reached) else min(last, base_reached))
+        there = group[group["evaluations"] == at]
+        base = runs.loc[(runs["variant"] == "baseline") & (runs["evaluations"] == at),
+                        "meta_test"].mean()
+        rows.append({"variant": name, "search": VARIANTS[name].about,
+                     "seeds": there["seed"].nunique(), "evaluations": at,
+                     "meta-test at the start (%)":
+                         100 * group.loc[group["evaluations"] == 0, "meta_test"].mean(),
+                     "meta-test accuracy (%)": 100 * there["meta_test"].mean(),
+                     "meta-train accuracy (%)": 100 * there["meta_train"].mean(),
+                     "lead over baseline (points)": 100 * (there["meta_test"].mean() - base)})
+    return pd.DataFrame(rows)

@@ -84,6 +84,12 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
     assert table.loc[0, "fitness per doubling (last 2)"] == pytest.approx(0.05)
     assert table.loc[0, "to reach low (extrapolated)"] == "reached"
     assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
+    further = pd.DataFrame(rows + [rows[-1] | {"evaluations": 1600, "meta_test": 0.75}])
+    row = scale.trends(further, {"high": 0.9}).iloc[0]
+    assert row["evaluations"] == 800 and row["furthest seed"] == 1
+    assert row["its evaluations"] == 1600 and row["its meta-test (%)"] == pytest.approx(75.0)
+    assert "seed 1 went on to 1600 evaluations: 75.00%" in scale.describe_trends(
+        scale.trends(further, {"high": 0.9}))
 
 
 def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume():
@@ -121,17 +127,20 @@ def test_warm_start_fits_the_tdca_network_to_dfas_credits():
     assert error["fitted"] < 0.2 * error["start"]
 
 
-def test_ablation_compares_variants_where_every_run_has_been():
+def test_ablation_compares_each_variant_with_the_baseline_where_both_have_been():
     import pandas as pd
 
     rows = [{"run": f"{v}-{s}", "variant": v, "population": 32, "seed": s, "evaluations": e,
              "meta_test": acc + 0.01 * e / 800, "meta_train": 0.0}
-            for v, acc, last in (("baseline", 0.80, 2400), ("clipup", 0.83, 1600))
+            for v, acc, last in (("baseline", 0.80, 2400), ("clipup", 0.83, 1600),
+                                 ("authors", 0.70, 800), ("minibatch", 0.5, 0))
             for s in (0, 1) for e in range(0, last + 1, 800)]
-    table, at = scale.ablation(pd.DataFrame(rows))
-    assert at == 1600
-    lead = table.set_index("variant")["lead over baseline (points)"]
+    rows.append(rows[-1] | {"run": "authors-2", "variant": "authors", "seed": 2})  # at its start
+    table = scale.ablation(pd.DataFrame(rows)).set_index("variant")
+    assert table["evaluations"].to_dict() == {"authors": 800, "baseline": 2400, "clipup": 1600}
+    lead = table["lead over baseline (points)"]
     assert lead["baseline"] == 0 and lead["clipup"] == pytest.approx(3.0)
-    start = table.set_index("variant")["meta-test at the start (%)"]
+    assert lead["authors"] == pytest.approx(-10.0) and table.loc["authors", "seeds"] == 2
+    start = table["meta-test at the start (%)"]
     assert start["baseline"] == pytest.approx(80.0) and start["clipup"] == pytest.approx(83.0)
-    assert scale.ablation(pd.DataFrame(rows).iloc[:0])[1] is None
+    assert scale.ablation(pd.DataFrame(rows).iloc[:0]).empty
