@@ -48,14 +48,17 @@ class CheckpointMissing(CheckpointError):
     """A shipped checkpoint is not there."""
 
 
-def current_commit() -> str:
-    """The git commit of the working tree, with ``+dirty`` when it has uncommitted changes."""
+def current_commit(paths: tuple[str, ...] = ()) -> str:
+    """The git commit of the working tree, with ``+dirty`` when it has uncommitted changes (only
+    those under ``paths``, repository-relative, when given: a long run's own outputs are not a
+    change to the code that makes them)."""
     try:
         run = lambda *args: subprocess.run(  # noqa: E731
             ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         commit = run("rev-parse", "--short=12", "HEAD")
-        return commit + ("+dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+        changed = run("status", "--porcelain", "--untracked-files=no", "--", *paths)
+        return commit + ("+dirty" if changed else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -236,6 +236,8 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
     start = start_for(run, train)
     pgpe = pgpe_for(settings, start, **VARIANTS[run.variant].pgpe)
     meta = evolved_settings(settings) | {"variant": run.variant}
+    commit = current_commit(("tdca_lib",))  # the code this process loaded: a run spans commits,
+    # so each point names the one that made it (its outputs under data/ are not code changes)
     with locked(run_dir):
         curve = read_curve(path) if path.exists() else {
             "name": run.name, "run": dataclasses.asdict(run), "command": run.command(),
@@ -259,13 +261,13 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
                      "center_fitness": log[-1]["center"] if log else None,
                      **judge(run, pool, pgpe.center.detach()),
                      "evolution_seconds": round(seconds, 1),
-                     "commit": current_commit()}  # a run spans commits: each point names its own
+                     "commit": commit}
             curve["points"].append(point)
             curve["points"].sort(key=lambda p: p["generation"])
             curve |= {"search": dataclasses.asdict(VARIANTS[run.variant]),
                       "threads": torch.get_num_threads(),
                       "device": describe_device(pgpe.center.device),
-                      "versions": versions(), "commit": current_commit()}
+                      "versions": versions(), "commit": commit}
             atomic_write_text(path, json.dumps(curve, indent=1) + "\n")
             if progress:
                 test = point["meta_test"]

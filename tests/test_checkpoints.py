@@ -165,3 +165,27 @@ def test_other_settings_are_named_in_the_error(tmp_path):
 def test_manifest_is_plain_json(tmp_path):
     save(tmp_path)
     assert json.loads((tmp_path / "net.json").read_text())["name"] == "net"
+
+
+def test_current_commit_is_dirty_only_for_changes_under_the_paths_given(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args],  # noqa: E731
+                                       check=True, capture_output=True, text=True).stdout.strip()
+    git("init", "-q")
+    for folder in ("code", "data"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "file.txt").write_text("a\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    monkeypatch.setattr(checkpoints, "ROOT", tmp_path)
+    head = git("rev-parse", "--short=12", "HEAD")
+    assert checkpoints.current_commit() == head
+    (tmp_path / "data" / "file.txt").write_text("b\n")  # a run's output changes
+    assert checkpoints.current_commit() == head + "+dirty"
+    assert checkpoints.current_commit(("code",)) == head
+    (tmp_path / "code" / "file.txt").write_text("b\n")
+    assert checkpoints.current_commit(("code",)) == head + "+dirty"
