@@ -33,14 +33,11 @@ from typing import Any
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from . import bottom_up, data, supervised
+from . import data, supervised
 from .checkpoints import current_commit, versions
 from .device import describe_device, keep_freed_memory
-from .feedback_alignment import feedback_credits, feedback_direction, random_feedback
 from .files import ROOT, atomic_write_text, locked
-from .inner_loop import train as train_steps
 from .outer_loop import command, evolve, pgpe_for
 from .profiles import evolved_settings
 
@@ -161,46 +158,10 @@ def fitness_for(run: ScaleRun, train: data.Dataset):
 
 def start_for(run: ScaleRun, train: data.Dataset) -> torch.Tensor:
     """``[D]``: the TDCA network the search starts from: a random one (seeded by the run's
-    seed) or, for a warm-start variant, that one fitted to DFA's credits (:func:`fit_to_dfa`)."""
-    settings = run.settings
-    tdca = supervised.tdca_network(settings, supervised.bottom_up_network(settings, train.features))
-    start = tdca.init(torch.Generator().manual_seed(run.seed))
-    if VARIANTS[run.variant].warm_start:
-        start = fit_to_dfa(settings, train, start, seed=run.seed)
-    return start
-
-
-def fit_to_dfa(settings: supervised.SupervisedSettings, train: data.Dataset, start: torch.Tensor,
-               seed: int, steps: int = 2000, lr: float = 3e-3) -> torch.Tensor:
-    """A TDCA network ``[D]`` fitted, by least squares from ``start``, to emit the credits of DFA
-    (feedback matrices seeded by ``seed``) on the states a zero-initialised network passes
-    through while DFA trains it on ``train`` for ``settings.steps`` steps. DFA's credits are a
-    function of what a TDCA network reads (the softmax output and the label), so the fit can be
-    close; it is an initialisation by regression, outside the method's loops (no evolution)."""
-    net = supervised.bottom_up_network(settings, train.features)
-    tdca = supervised.tdca_network(settings, net)
-    feedback = random_feedback(net, "dfa", seed=seed)
-    x, y = train.x_train, train.y_train
-    thetas = []
-    theta0 = bottom_up.initial(net, 1, "zero", seed)
-    train_steps(theta0, feedback_direction(net, x, y, "dfa", feedback), settings.steps,
-                settings.inner_lr, settings.max_norm,
-                on_step=lambda step, theta: thetas.append(theta.clone()))
-    theta = torch.cat(thetas)  # [steps + 1, D]: each step's network a member
-    activations = net.activations(theta, x)
-    one_hot = F.one_hot(y, bottom_up.CLASSES).to(x.dtype).expand(len(theta), -1, -1)
-    states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1).flatten(0, 1)
-    targets = feedback_credits(net, activations, y, "dfa", feedback).flatten(0, 1)
-    params = start.clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([params], lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        rows = torch.randint(len(states), (1024,), generator=generator)
-        loss = F.mse_loss(tdca(params[None], states[rows][None])[0], targets[rows])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return params.detach()
+    seed) or, for a warm-start variant, that one fitted to DFA's credits
+    (:func:`~tdca_lib.supervised.fit_to_dfa`)."""
+    warm = "dfa" if VARIANTS[run.variant].warm_start else None
+    return supervised.search_start(dataclasses.replace(run.settings, warm_start=warm), [train])
 
 
 def judge(run: ScaleRun, pool: data.Dataset, center: torch.Tensor) -> dict[str, Any]:

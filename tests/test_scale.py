@@ -105,26 +105,16 @@ def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume()
     assert not torch.equal(whole(beta, 0)[0], first)
 
 
-def test_warm_start_fits_the_tdca_network_to_dfas_credits():
-    from tdca_lib import bottom_up, data, supervised
-    from tdca_lib.feedback_alignment import feedback_credits, random_feedback
+def test_a_warm_start_variant_starts_from_supervised_fit_to_dfa():
+    from tdca_lib import data, supervised
 
-    settings = supervised.SupervisedSettings(steps=3, train_size=200)
+    run = scale.ScaleRun(population=4, variant="dfa-start", steps=2, train_size=200)
+    cold = scale.ScaleRun(population=4, steps=2, train_size=200)
     train = data.load("mnist", 200, 100)
-    net = supervised.bottom_up_network(settings, train.features)
-    tdca = supervised.tdca_network(settings, net)
-    start = tdca.init(torch.Generator().manual_seed(0))
-    fitted = scale.fit_to_dfa(settings, train, start, seed=0, steps=400, lr=1e-2)
-    # credits on states the fit never drew: a Kaiming network's
-    theta = bottom_up.initial(net, 1, "kaiming", 5)
-    activations = net.activations(theta, train.x_train)
-    one_hot = torch.nn.functional.one_hot(train.y_train, 10).float()[None]
-    states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1)
-    target = feedback_credits(net, activations, train.y_train, "dfa",
-                              random_feedback(net, "dfa", seed=0))
-    error = {name: ((tdca(p[None], states) - target) ** 2).mean().item()
-             for name, p in (("start", start), ("fitted", fitted))}
-    assert error["fitted"] < 0.2 * error["start"]
+    random = scale.start_for(cold, train)
+    assert torch.equal(random, supervised.search_start(run.settings, [train]))
+    fitted = supervised.fit_to_dfa(run.settings, [train], random, seed=run.seed)
+    assert torch.equal(scale.start_for(run, train), fitted)
 
 
 def test_ablation_compares_each_variant_with_the_baseline_where_both_have_been():

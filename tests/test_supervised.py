@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -180,11 +182,63 @@ def test_meta_test_runs_train_on_every_subset_and_never_the_evolutions():
 
 def test_the_untrained_tdca_network_is_evolutions_start():
     runs = supervised.Runs(SETTINGS, {"mnist": tiny_dataset()}, {})
-    beta = runs.beta(supervised.UNTRAINED, SETTINGS, tiny_dataset())
+    beta = runs.beta(supervised.UNTRAINED, tiny_dataset())
     tdca = supervised.tdca_network(SETTINGS, supervised.bottom_up_network(SETTINGS, 12))
-    assert torch.equal(beta[0], tdca.init(torch.Generator().manual_seed(SETTINGS.seed)))
+    random = tdca.init(torch.Generator().manual_seed(SETTINGS.seed))
+    assert torch.equal(beta[0], supervised.search_start(SETTINGS, [tiny_dataset()]))
+    assert torch.equal(beta[0], random) == (SETTINGS.warm_start is None)
     result = runs.run("mnist", "tdca", tdca=supervised.UNTRAINED)
     assert result["test_acc"].shape == (SETTINGS.seeds,)
+    # with a warm start, the start is the fit to DFA on the evolution's samples
+    warm = dataclasses.replace(SETTINGS, warm_start="dfa", train_size=30)
+    runs = supervised.Runs(warm, {"mnist": tiny_dataset()}, {})
+    fitted = supervised.fit_to_dfa(warm, [tiny_dataset().subset(30)], random, seed=warm.seed)
+    assert torch.equal(runs.beta(supervised.UNTRAINED, tiny_dataset())[0], fitted)
+
+
+def test_warm_start_fits_the_tdca_network_to_dfas_credits():
+    from tdca_lib import data
+    from tdca_lib.feedback_alignment import feedback_credits, random_feedback
+
+    settings = supervised.SupervisedSettings(steps=3, train_size=200)
+    train = data.load("mnist", 200, 100)
+    net = supervised.bottom_up_network(settings, train.features)
+    tdca = supervised.tdca_network(settings, net)
+    start = tdca.init(torch.Generator().manual_seed(0))
+    fitted = supervised.fit_to_dfa(settings, [train], start, seed=0, steps=400, lr=1e-2)
+    # credits on states the fit never drew: a Kaiming network's
+    theta = bottom_up.initial(net, 1, "kaiming", 5)
+    activations = net.activations(theta, train.x_train)
+    one_hot = torch.nn.functional.one_hot(train.y_train, 10).float()[None]
+    states = torch.cat([torch.softmax(activations[-1], -1), one_hot], -1)
+    target = feedback_credits(net, activations, train.y_train, "dfa",
+                              random_feedback(net, "dfa", seed=0))
+    error = {name: ((tdca(p[None], states) - target) ** 2).mean().item()
+             for name, p in (("start", start), ("fitted", fitted))}
+    assert error["fitted"] < 0.2 * error["start"]
+
+
+def test_a_warm_start_over_several_data_sets_fits_all_of_them():
+    wide = Dataset("cifar10", *(torch.cat([t, t], 1) if t.dim() == 2 else t
+                                for t in (tiny_dataset().x_train, tiny_dataset().y_train,
+                                          tiny_dataset().x_test, tiny_dataset().y_test)),
+                   "synthetic, 24 features")
+    settings = dataclasses.replace(SETTINGS, warm_start="dfa", train_size=40)
+    start = supervised.search_start(dataclasses.replace(settings, warm_start=None),
+                                    [tiny_dataset()])
+    both = supervised.search_start(settings, [tiny_dataset(), wide])
+    one = supervised.search_start(settings, [tiny_dataset()])
+    assert both.shape == start.shape and not torch.equal(both, one)
+    assert not torch.equal(one, start)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(warm_start="bp"), "unknown warm_start"),
+    (dict(warm_start="dfa", sites=10), "credit a neuron"),
+    (dict(warm_start="dfa", architecture="deep_cnn"), "credit a neuron")])
+def test_a_warm_start_is_refused_where_dfas_credits_are_not_the_tdca_networks(bad, match):
+    with pytest.raises(ValueError, match=match):
+        supervised.SupervisedSettings(**bad)
 
 
 def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chance():
