@@ -126,22 +126,24 @@ def judge_claims(claims: Claims, accuracy: dict[str, dict[str, float]],
     """The section's claims, judged by :func:`judge_gap` on ``accuracy`` (:func:`table_s3`'s)
     into ``claims``: 10 sparse credits about as good as 100 dense (within :data:`TOLERANCE`),
     2-D beats 1-D diffusion, 6*6-to-30*30 beats 100-to-1000, and 100-to-1000 beats 100-to-100.
-    ``configs`` maps each of :data:`CONFIGS` to its settings, ``dense`` the 100-to-100's: their
-    generations are stated in the evidence."""
-    wide = configs["36-to-900"].generations
+    ``configs`` maps each of :data:`CONFIGS` to its settings, ``dense`` the 100-to-100's: each
+    network's search (generations, start) is stated in the evidence."""
+    search = {config: supervised.search_of(s) for config, s in configs.items()}
+    search[DENSE] = supervised.search_of(dense)  # the dense network may start elsewhere
+    wide = search["36-to-900"]
     verdict, evidence = judge_gap(accuracy, "10-to-100", DENSE,
                                   lambda g: abs(g) <= TOLERANCE, "10-to-100 minus 100-to-100")
     claims.judge("10 sparse credits train about as well as 100 dense (Table S3)", verdict,
-                 f"{evidence}; within ±{TOLERANCE:.0%} counts; both networks evolved "
-                 f"{configs['10-to-100'].generations} generations")
+                 f"{evidence}; within ±{TOLERANCE:.0%} counts; 10-to-100 evolved "
+                 f"{search['10-to-100']}, 100-to-100 {search[DENSE]}")
     for claim, a, b, what, budget in [
             ("2-D diffusion beats 1-D at equal sparsity: 6*6-to-30*30 > 36-to-900 (Table S3)",
-             "6x6-to-30x30", "36-to-900", "2-D minus 1-D", f"both evolved {wide} generations"),
+             "6x6-to-30x30", "36-to-900", "2-D minus 1-D", f"both evolved {wide}"),
             ("6*6-to-30*30 beats 100-to-1000 (paper text)", "6x6-to-30x30", "100-to-1000",
-             "2-D minus 100-to-1000", f"both evolved {wide} generations"),
+             "2-D minus 100-to-1000", f"both evolved {wide}"),
             ("A wider network under the same TDCA network trains better: 100-to-1000 > "
              "100-to-100 (paper text)", "100-to-1000", DENSE, "100-to-1000 minus 100-to-100",
-             f"evolved {wide} and {dense.generations} generations")]:
+             f"100-to-1000 evolved {search['100-to-1000']}, 100-to-100 {search[DENSE]}")]:
         verdict, evidence = judge_gap(accuracy, a, b, lambda g: g > 0, what)
         claims.judge(claim, verdict, f"{evidence}; {budget}")
 

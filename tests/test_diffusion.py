@@ -149,7 +149,7 @@ def test_load_networks_says_why_each_missing_network_is_missing(tmp_path, monkey
     assert len(runs.tdca) == 15 and all(isinstance(v, str) for v in runs.tdca.values())
     assert set(runs.variants) == {k for k in runs.tdca if not k.endswith(f"/{diffusion.DENSE}")}
     assert runs.variants["mnist/6x6-to-30x30"].layout == "grid"
-    assert runs.settings == supervised.PROFILES.get("smoke")
+    assert runs.settings == supervised.settings_for("smoke")
     lines = loaded.splitlines()
     assert len(lines) == 15 and lines[1].startswith("mnist/10-to-100: ")
     assert "--profile quick --dataset mnist --credits 10-to-100" in lines[1]
@@ -181,7 +181,7 @@ def test_judge_claims_gives_the_verdicts_the_gaps_imply():
     claims = Claims()
     accuracy = accuracy_of({"10-to-100": -0.005, "6x6-to-30x30": 0.02, "36-to-900": 0.01,
                             "100-to-1000": 0.03})
-    diffusion.judge_claims(claims, accuracy, configs, supervised.PROFILES.get("quick"))
+    diffusion.judge_claims(claims, accuracy, configs, supervised.settings_for("quick"))
     frame = claims.frame()
     assert frame["claim"].tolist() == [
         "10 sparse credits train about as well as 100 dense (Table S3)",
@@ -190,10 +190,14 @@ def test_judge_claims_gives_the_verdicts_the_gaps_imply():
         "A wider network under the same TDCA network trains better: 100-to-1000 > 100-to-100 "
         "(paper text)"]
     assert frame["verdict"].tolist() == ["supported", "supported", "not supported", "supported"]
-    assert frame["evidence"][0] == ("test accuracy 10-to-100 minus 100-to-100, meta-test: MNIST "
-                                    "-0.50%; within ±1% counts; both networks evolved 600 "
-                                    "generations")
-    assert frame["evidence"][3].endswith("MNIST +3.00%; evolved 600 and 600 generations")
+    assert frame["evidence"][0] == (
+        "test accuracy 10-to-100 minus 100-to-100, meta-test: MNIST -0.50%; within ±1% counts; "
+        "10-to-100 evolved 600 generations from a random start, 100-to-100 600 generations from "
+        "the DFA-fitted start")
+    assert frame["evidence"][1].endswith("both evolved 600 generations from a random start")
+    assert frame["evidence"][3].endswith(
+        "MNIST +3.00%; 100-to-1000 evolved 600 generations from a random start, 100-to-100 600 "
+        "generations from the DFA-fitted start")
 
     far = Claims()
     diffusion.judge_claims(far, accuracy_of({"10-to-100": 0.02}), configs,

@@ -131,6 +131,10 @@ def test_ablation_compares_each_variant_with_the_baseline_where_both_have_been()
     lead = table["lead over baseline (points)"]
     assert lead["baseline"] == 0 and lead["clipup"] == pytest.approx(3.0)
     assert lead["authors"] == pytest.approx(-10.0) and table.loc["authors", "seeds"] == 2
+    rows += [r | {"run": "clipup-0", "meta_test": 0.9} for r in rows if r["run"] == "clipup-0"]
+    rows = [r for r in rows if r["run"] != "clipup-0" or r["meta_test"] == 0.9]
+    by_seed = scale.ablation(pd.DataFrame(rows)).set_index("variant")["meta-test by seed (%)"]
+    assert by_seed["clipup"] == "90.00, 85.00" and by_seed["baseline"] == "83.00, 83.00"
     start = table["meta-test at the start (%)"]
     assert start["baseline"] == pytest.approx(80.0) and start["clipup"] == pytest.approx(83.0)
     assert scale.ablation(pd.DataFrame(rows).iloc[:0]).empty

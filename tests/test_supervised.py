@@ -244,7 +244,7 @@ def test_a_warm_start_is_refused_where_dfas_credits_are_not_the_tdca_networks(ba
 def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chance():
     from tdca_lib import data
 
-    settings = supervised.PROFILES.get("smoke", seeds=2)
+    settings = supervised.settings_for("smoke", seeds=2)
     try:
         mnist = data.load("mnist", settings.train_size)
     except data.DatasetUnavailable as err:
@@ -293,3 +293,17 @@ def test_beats_held_out_judges_meta_test_and_says_when_meta_train_disagrees():
     missing = {"tdca": "no network", "bp": result(0.8, 0.7)}
     assert supervised.beats_held_out(missing, missing, "tdca", "bp") == (None,
                                                                         "not run: no network")
+
+
+def test_the_3_layer_network_searches_from_the_dfa_fit_the_others_from_a_random_start():
+    dense = supervised.settings_for("quick")
+    assert (dense.warm_start, dense.sigma, dense.center_lr) == ("dfa", 0.01, 0.003)
+    assert supervised.settings_for("paper").warm_start == "dfa"
+    cold = supervised.SupervisedSettings()
+    for other in (supervised.settings_for("quick", credits="10-to-100"),
+                  supervised.settings_for("quick", "deep_fc")):
+        assert (other.warm_start, other.sigma, other.center_lr) == (None, cold.sigma,
+                                                                    cold.center_lr)
+        assert "fitted" not in supervised.search_budget(other)
+    assert "from a TDCA network fitted to DFA's credits" in supervised.search_budget(dense)
+    assert supervised.search_of(dense) == "600 generations from the DFA-fitted start"
