@@ -56,8 +56,8 @@ WARM_STARTS = (None, "dfa")  # where the search starts: a random TDCA network, o
 
 # The search the 3-layer network's shipped TDCA networks (MNIST, Fashion-MNIST, All) evolve with:
 # from the TDCA network fitted to DFA's credits, with small steps, which led the search before it
-# by 6.5 points of meta-test accuracy at equal evaluations in notebook 07's ablation (2 seeds
-# each). The deep and diffused networks keep the dataclass's search (no DFA fit for them).
+# on meta-test accuracy at equal evaluations in notebook 07's ablation (its table has the lead
+# and the seeds). The deep and diffused networks keep the dataclass's search (no DFA fit there).
 DENSE_SEARCH = dict(warm_start="dfa", sigma=0.01, center_lr=0.003)
 
 
