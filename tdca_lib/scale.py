@@ -294,12 +294,12 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
 
 
 def trend(evaluations: Sequence[float], accuracy: Sequence[float],
-          doublings: float = 2.0) -> dict[str, float]:
+          doublings: float = 1.0) -> dict[str, float]:
     """The accuracy gained per doubling of evaluations over the last ``doublings`` doublings:
     the slope of a least-squares line of ``accuracy`` against log2(``evaluations``) through
     the points with at least ``1 / 2**doublings`` of the largest evaluations. Returns
-    ``per_doubling``, the line's ``intercept``, the evaluations ``span`` it used (first, last)
-    and the ``points`` it used."""
+    ``per_doubling``, the evaluations ``span`` it used (first, last), the ``points`` it used
+    and the accuracy at the ``end`` of the span, where an extrapolation starts from."""
     e = torch.tensor(evaluations, dtype=torch.float64)
     a = torch.tensor(accuracy, dtype=torch.float64)
     keep = (e >= e.max() / 2**doublings) & (e > 0)
@@ -307,16 +307,18 @@ def trend(evaluations: Sequence[float], accuracy: Sequence[float],
         raise ValueError("a trend needs at least two points with evaluations in its span")
     x, y = torch.log2(e[keep]), a[keep]
     slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
-    return {"per_doubling": slope.item(), "intercept": (y.mean() - slope * x.mean()).item(),
-            "span": (e[keep].min().item(), e[keep].max().item()), "points": int(keep.sum())}
+    return {"per_doubling": slope.item(), "span": (e[keep].min().item(), e[keep].max().item()),
+            "points": int(keep.sum()), "end": y[x.argmax()].item()}
 
 
 def evaluations_to_reach(line: dict[str, float], target: float) -> float | None:
-    """The evaluations at which :func:`trend`'s ``line`` reaches ``target``: an extrapolation,
-    None when the line does not rise."""
+    """The evaluations at which accuracy would reach ``target`` going on from the end of
+    :func:`trend`'s span at its gain per doubling: an extrapolation, None when it does not
+    rise. It starts from the measured end, not the fitted line, so it never lands inside the
+    span it was fitted to (a line through a steep rise that is levelling off would)."""
     if line["per_doubling"] <= 0:
         return None
-    return 2 ** ((target - line["intercept"]) / line["per_doubling"])
+    return line["span"][1] * 2 ** ((target - line["end"]) / line["per_doubling"])
 
 
 def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> dict[str, float]:
@@ -344,12 +346,13 @@ def mean_over_seeds(curves: pd.DataFrame) -> pd.DataFrame:
 def trends(curves: pd.DataFrame, targets: dict[str, float],
            variant: str = "baseline") -> pd.DataFrame:
     """One row a population of ``variant``: how far its runs got, meta-test accuracy (%) at the
-    largest evaluations all its seeds reached, the gain in points per doubling over the last two
-    doublings (:func:`trend`), the centre's fitness gained per doubling over the same span (does
-    the search still improve its own objective?), where accuracy still rises, the evaluations
-    at which its line would reach each of ``targets`` (label -> accuracy): an extrapolation,
-    and the seed that went furthest, with its evaluations and meta-test accuracy there (the
-    data an extrapolation from fewer evaluations must answer to)."""
+    largest evaluations all its seeds reached, the gain in points per doubling over the last
+    doubling (:func:`trend`: the rate now, not that of a rise that is levelling off), the
+    centre's fitness gained per doubling over the same span (does the search still improve its
+    own objective?), where accuracy still rises, the evaluations at which going on at that gain
+    would reach each of ``targets`` (label -> accuracy): an extrapolation, and the seed that
+    went furthest, with its evaluations and meta-test accuracy there (the data an
+    extrapolation from fewer evaluations must answer to)."""
     rows = []
     runs = curves[curves["variant"] == variant]
     means = mean_over_seeds(runs)
@@ -365,9 +368,9 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
             line = trend(group["evaluations"].tolist(), group["meta_test"].tolist())
         except ValueError:
             line = None
-        row["points per doubling (last 2)"] = (100 * line["per_doubling"] if line
-                                                else float("nan"))
-        row["fitness per doubling (last 2)"] = (trend(
+        row["points per doubling (last doubling)"] = (100 * line["per_doubling"] if line
+                                                       else float("nan"))
+        row["fitness per doubling (last doubling)"] = (trend(
             group["evaluations"].tolist(), group["center_fitness"].tolist())["per_doubling"]
             if line else float("nan"))
         for label, target in targets.items():
@@ -386,14 +389,14 @@ def describe_trends(table: pd.DataFrame) -> str:
     """:func:`trends`' table in sentences, one a population; extrapolations labelled."""
     lines = []
     for row in table.to_dict("records"):
-        gain = row["points per doubling (last 2)"]
+        gain = row["points per doubling (last doubling)"]
         words = [f"population {row['population']} ({row['seeds']} seed"
                  f"{'s' * (row['seeds'] > 1)}, {row['evaluations']} evaluations): meta-test "
                  f"{row['meta-test accuracy (%)']:.2f}%",
                  "no trend yet (too few points)" if math.isnan(gain) else
-                 f"{gain:+.2f} points per doubling over the last two doublings, while the "
+                 f"{gain:+.2f} points per doubling over the last doubling, while the "
                  f"centre's fitness (minus the training cross-entropy) moved "
-                 f"{row['fitness per doubling (last 2)']:+.3f} per doubling"]
+                 f"{row['fitness per doubling (last doubling)']:+.3f} per doubling"]
         for column, value in row.items():
             if not column.startswith("to reach "):
                 continue
@@ -401,11 +404,12 @@ def describe_trends(table: pd.DataFrame) -> str:
             if value == "reached":
                 words.append(f"{target} reached")
             elif value == "not rising":
-                words.append(f"{target} not reached and the line does not rise")
+                words.append(f"{target} not reached, and accuracy does not rise over the "
+                             "last doubling")
             else:
-                words.append(f"{target} at about {value:.3g} evaluations by the line "
-                             f"(an extrapolation, {value / row['evaluations']:.3g}x the "
-                             f"evaluations it was fitted to)")
+                words.append(f"{target} at about {value:.3g} evaluations going on at that "
+                             f"gain (an extrapolation, {value / row['evaluations']:.3g}x the "
+                             f"evaluations run)")
         if row["its evaluations"] > row["evaluations"]:
             words.append(f"seed {row['furthest seed']} went on to {row['its evaluations']} "
                          f"evaluations: {row['its meta-test (%)']:.2f}%")

@@ -29,10 +29,20 @@ def test_trend_recovers_a_known_line_and_extrapolates_it():
     accuracy = [0.5 + 0.02 * math.log2(e) for e in evaluations]
     line = scale.trend(evaluations, accuracy)
     assert line["per_doubling"] == pytest.approx(0.02)
-    assert line["span"] == (3200, 12800) and line["points"] == 3
+    assert line["span"] == (6400, 12800) and line["points"] == 2
     assert scale.evaluations_to_reach(line, 0.5 + 0.02 * 20) == pytest.approx(2**20)
     flat = scale.trend(evaluations, [0.7] * 8)
     assert scale.evaluations_to_reach(flat, 0.8) is None
+
+
+def test_an_extrapolation_goes_on_from_the_last_point_never_back_inside_the_runs():
+    # a steep rise levelling off: the least-squares line passes above the last point, so
+    # a target just above it would be "reached" inside the span by the line
+    line = scale.trend([1000, 2000, 3000, 4000], [0.5, 0.8, 0.85, 0.86])
+    assert line["span"] == (2000, 4000) and line["end"] == 0.86
+    reach = scale.evaluations_to_reach(line, 0.865)
+    assert reach > 4000
+    assert reach == pytest.approx(4000 * 2 ** (0.005 / line["per_doubling"]))
 
 
 def tiny(evaluations: int) -> scale.ScaleRun:
@@ -80,8 +90,8 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
             for s in (0, 1) for e in (100, 200, 400, 800)]
     table = scale.trends(pd.DataFrame(rows), {"high": 0.9, "low": 0.5})
     assert table.loc[0, "seeds"] == 2 and table.loc[0, "evaluations"] == 800
-    assert table.loc[0, "points per doubling (last 2)"] == pytest.approx(1.0)
-    assert table.loc[0, "fitness per doubling (last 2)"] == pytest.approx(0.05)
+    assert table.loc[0, "points per doubling (last doubling)"] == pytest.approx(1.0)
+    assert table.loc[0, "fitness per doubling (last doubling)"] == pytest.approx(0.05)
     assert table.loc[0, "to reach low (extrapolated)"] == "reached"
     assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
     further = pd.DataFrame(rows + [rows[-1] | {"evaluations": 1600, "meta_test": 0.75}])
