@@ -377,7 +377,7 @@ def trends(curves: pd.DataFrame, targets: dict[str, float],
             reach = evaluations_to_reach(line, target) if line else None
             row[f"to reach {label} (extrapolated)"] = (
                 "reached" if group["meta_test"].iloc[-1] >= target else
-                reach if reach is not None else "not rising")
+                round(reach) if reach is not None else "not rising")
         row |= {"furthest seed": int(furthest["seed"]),
                 "its evaluations": int(furthest["evaluations"]),
                 "its meta-test (%)": 100 * furthest["meta_test"]}
