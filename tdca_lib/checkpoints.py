@@ -41,7 +41,7 @@ FORMAT = 2  # format 1 (before the manifest moved into the .pt) still loads
 
 class CheckpointError(RuntimeError):
     """A shipped checkpoint is corrupt, or was evolved with other settings, or would be
-    replaced by a shorter run."""
+    replaced by a shorter run or one with other settings."""
 
 
 class CheckpointMissing(CheckpointError):
@@ -82,6 +82,41 @@ def _checksum(center: torch.Tensor, log: list, manifest: dict) -> str:
     digest = hashlib.sha256(center.numpy().tobytes())
     digest.update(json.dumps([log, manifest], sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def settings_differences(saved: dict[str, Any],
+                         asked: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The settings in ``asked`` whose value differs from ``saved`` (a manifest's settings):
+    name -> (saved value, asked value), compared as the manifest stores them (tuples as lists).
+    A setting ``saved`` lacks counts as ``None`` there."""
+    asked = _canonical(asked)
+    return {k: (saved.get(k), v) for k, v in asked.items() if saved.get(k) != v}
+
+
+def _refuse_other_settings(pt: Path, manifest: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Raise :class:`CheckpointError` when the network ``pt`` (its ``manifest``) was evolved with
+    other ``settings``: one line naming each difference and how to go on. ``generations`` is
+    not compared: a longer run continues a shorter one, and a shorter one meets its own guard."""
+    diff = settings_differences(manifest.get("settings", {}), settings)
+    diff.pop("generations", None)
+    if diff:
+        named = "; ".join(f"{k}: {s!r} shipped, {v!r} asked" for k, (s, v) in diff.items())
+        own = f" (its command: {manifest['command']})" if manifest.get("command") else ""
+        raise CheckpointError(
+            f"not shipped: {pt} holds a network evolved with other settings ({named}); ask for "
+            f"its settings to keep it{own}, or pass --replace-shipped to ship over it")
+
+
+def check_replaceable(name: str, settings: dict[str, Any], folder: Path | None = None) -> None:
+    """Before a run that would ship ``<name>``: raise :class:`CheckpointError` if the network
+    shipped under that name was evolved with settings other than ``settings`` (see
+    :func:`save_evolved`). Nothing (readable) shipped there: nothing to keep."""
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    try:
+        manifest = _read(name, folder)[2]
+    except Exception:  # not there, or corrupt: shipping replaces nothing worth keeping
+        return
+    _refuse_other_settings(folder / f"{name}.pt", manifest, settings)
 
 
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -132,8 +167,8 @@ def save_evolved(
     manifest. ``command``: the command that makes this network again.
 
     A checkpoint that already holds this very network and log is left as it is (its manifest
-    brought up to date if shipping was interrupted). One evolved for more generations is not
-    replaced by a shorter run unless ``replace``: :class:`CheckpointError` says so.
+    brought up to date if shipping was interrupted). One evolved with other ``settings``, or for
+    more generations, is not replaced unless ``replace``: :class:`CheckpointError` says so.
     """
     folder = Path(folder) if folder is not None else checkpoints_dir()
     pt = folder / f"{name}.pt"
@@ -150,6 +185,8 @@ def save_evolved(
                 and manifest["profile"] == profile):
             _write_manifest(pt.with_suffix(".json"), manifest)
             return manifest
+        if not replace:
+            _refuse_other_settings(pt, manifest, settings)
         if manifest.get("generations", 0) > len(log) and not replace:
             raise CheckpointError(
                 f"not shipped: {pt} holds a network evolved {manifest['generations']} "
@@ -238,9 +275,7 @@ def load_evolved(
     except Exception as err:  # any failure to read it is the same problem for the user
         raise CheckpointError(f"evolved TDCA network {name!r} in {where} is corrupt ({err}); "
                               f"{fix}") from err
-    saved = manifest.get("settings", {})
-    expect = _canonical(expect)  # as the manifest stores them: tuples as lists
-    diff = {k: (saved.get(k), v) for k, v in expect.items() if saved.get(k) != v}
+    diff = settings_differences(manifest.get("settings", {}), expect)
     if diff:
         lines = "\n".join(
             f"    {k}: evolved with {s!r}, asked for {v!r}" for k, (s, v) in diff.items()

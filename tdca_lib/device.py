@@ -11,15 +11,21 @@ import torch
 DEVICES = ("auto", "cpu", "cuda")
 
 
+class DeviceUnavailable(RuntimeError):
+    """The device asked for is not one we know, or not on this machine."""
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when available, else the CPU; ``"cuda"`` without a GPU is an error.
+    """``"auto"`` picks CUDA when available, else the CPU. An unknown name, or ``"cuda"``
+    without a GPU, raises :class:`DeviceUnavailable` (one line: what was asked, what to use).
 
     Under torchrun, CUDA means this process's own GPU: ``cuda:LOCAL_RANK`` (round robin when
     a machine runs more processes than it has GPUs), which becomes the current device."""
     if name not in DEVICES:
-        raise ValueError(f"unknown device {name!r}; valid: {', '.join(DEVICES)}")
+        raise DeviceUnavailable(f"unknown device {name!r}; use one of: {', '.join(DEVICES)}")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' asked for, but torch sees no GPU; use 'cpu' or 'auto'")
+        raise DeviceUnavailable("device 'cuda' asked for, but torch sees no GPU here; use "
+                                "'cpu' or 'auto'")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and "LOCAL_RANK" in os.environ:

@@ -7,6 +7,7 @@ half-way) sees either the old file or the new one, never a torn one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import os
@@ -40,8 +41,18 @@ def checkpoints_dir() -> Path:
     return Path(os.environ.get("TDCA_CHECKPOINTS_DIR", ROOT / "data" / "checkpoints"))
 
 
+def data_dir() -> Path:
+    """The folder the data sets and their caches go to: ``$TDCA_DATA_DIR`` if set, else
+    ``data/`` (set it when ``data/`` is not writable)."""
+    return Path(os.environ.get("TDCA_DATA_DIR", ROOT / "data"))
+
+
 class FolderLocked(RuntimeError):
     """Another process holds the lock of a run folder."""
+
+
+class DiskFull(RuntimeError):
+    """A file could not be written for want of space (or of quota) on its disk."""
 
 
 _held: dict[Path, tuple[int, int]] = {}  # the locks this process holds: file -> (fd, depth)
@@ -108,10 +119,15 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``.
+    A full disk raises :class:`DiskFull` naming ``path``, which is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        _raise_if_full(err, path)
+        raise
     os.close(fd)
     tmp = Path(tmp)
     umask = os.umask(0)
@@ -122,9 +138,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         with open(tmp, "rb+") as f:  # the rename must not land before the data does
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        _raise_if_full(err, path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _raise_if_full(err: OSError, path: Path) -> None:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DiskFull(f"{path} not written: the disk is full ({err.strerror}); free some "
+                       "space on it and run again") from err
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -87,7 +87,7 @@ class GaussianSettings:
     generations: int = 400
     checkpoint_every: int = not_evolved(50)  # generations between resume checkpoints
     load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
-    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
+    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
 
     def __post_init__(self):
         check_settings(self)

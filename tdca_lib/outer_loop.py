@@ -21,11 +21,19 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .checkpoints import CheckpointError, annotate, load_evolved, save_evolved
-from .device import describe_device
-from .distributed import evaluate_fitness, is_main_process, sync_from_main
+from .checkpoints import (
+    CheckpointError,
+    annotate,
+    check_replaceable,
+    load_evolved,
+    save_evolved,
+)
+from .data import DatasetUnavailable, DatasetUnusable
+from .device import DeviceUnavailable, describe_device
+from .distributed import RankStalled, evaluate_fitness, is_main_process, sync_from_main
 from .files import (
     ROOT,
+    DiskFull,
     FolderLocked,
     atomic_torch_save,
     checkpoints_dir,
@@ -46,7 +54,10 @@ Under torchrun (:mod:`tdca_lib.distributed`) each process evaluates a share of t
 ``fitness(params [m, D], generation, share=Share(start, stop, total))`` gets rows
 ``[start, stop)`` of the whole batch of ``total`` and must return exactly the values the whole
 batch would give them (a fitness that depends on a row's index, as RL's episode seeds, computes
-it from ``share``; one that does not ignores it). Without torchrun ``share`` is never passed."""
+it from ``share``; one that does not ignores it). Without torchrun ``share`` is never passed.
+A fitness that evaluates its rows in blocks, a row's rounding depending on its block (the
+supervised one trains 32 members at a time on a CPU), says so in an attribute ``rows_at_once``:
+a share is then whole blocks of the whole batch, each computed as one process computes it."""
 
 
 class ResumeMismatch(RuntimeError):
@@ -58,7 +69,8 @@ class StateUnreadable(RuntimeError):
 
 
 # What stops an evolution command with one line that says how to go on, not a traceback.
-RUN_ERRORS = (ResumeMismatch, StateUnreadable, FolderLocked, CheckpointError)
+RUN_ERRORS = (ResumeMismatch, StateUnreadable, FolderLocked, CheckpointError, DatasetUnavailable,
+              DatasetUnusable, DeviceUnavailable, DiskFull, RankStalled)
 
 
 # The one-line summaries of evolutions (resumed where, evolved how far, shipped where) go here
@@ -137,6 +149,7 @@ def evolve(
     meta: dict[str, Any] | None = None,
     progress: bool = True,
     desc: str = "outer loop",
+    unreadable_advice: str | None = None,
 ) -> list[dict[str, float]]:
     """Run PGPE until ``pgpe.generation == generations``; return the log, one row a generation.
 
@@ -148,7 +161,8 @@ def evolve(
     ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs. The folder is
     locked while the run lasts: a second run of it raises
     :class:`~tdca_lib.files.FolderLocked`; a state file that cannot be read raises
-    :class:`StateUnreadable`. A ``meta`` entry
+    :class:`StateUnreadable`, saying what to do: ``unreadable_advice``, or by default to delete
+    the run folder (a run whose files are committed says to restore them instead). A ``meta`` entry
     ``generations`` is ignored: a longer run continues a shorter one (the first generations of
     both are the same), so a finished run can be extended by asking for more.
     """
@@ -157,12 +171,12 @@ def evolve(
         return _evolve(fitness, pgpe, generations, None, checkpoint_every, meta, progress, desc)
     with locked(run_dir):  # one run a folder: a second one stops here, naming this one
         return _evolve(fitness, pgpe, generations, Path(run_dir) / "state.pt", checkpoint_every,
-                       meta, progress, desc)
+                       meta, progress, desc, unreadable_advice)
 
 
 def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path | None,
             checkpoint_every: int, meta: dict[str, Any] | None, progress: bool,
-            desc: str) -> list[dict[str, float]]:
+            desc: str, unreadable_advice: str | None = None) -> list[dict[str, float]]:
     meta = dict(meta or {})
     log: list[dict[str, float]] = []
     if state_path is not None:
@@ -173,8 +187,9 @@ def _evolve(fitness: FitnessFn, pgpe: PGPE, generations: int, state_path: Path |
         except Exception as err:  # truncated, overwritten: nothing in it can be trusted
             raise StateUnreadable(
                 f"{state_path} is unreadable ({type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else 'no detail'}); delete "
-                f"{state_path.parent} to evolve afresh") from err
+                f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
+                f"{unreadable_advice or f'delete {state_path.parent} to evolve afresh'}"
+            ) from err
         if _without_length(state["meta"]) != _without_length(meta):
             raise ResumeMismatch(
                 f"{state_path} holds a run with other settings:\n  saved: {state['meta']}\n"
@@ -260,7 +275,9 @@ def evolve_or_load(
     the result as ``<name>-<profile>`` and, with ``judge``, record in its manifest what
     ``judge(centre [D])`` measures (how well it trains fresh networks, say).
     ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``,
-    ``load_evolved_from`` and ``replace_shipped`` fields besides PGPE's. Fields marked
+    ``load_evolved_from`` and ``replace_shipped`` fields besides PGPE's; without
+    ``replace_shipped``, a network shipped as ``<name>-<profile>`` with other evolved settings
+    stops it before it starts (:class:`~tdca_lib.checkpoints.CheckpointError`). Fields marked
     :func:`~tdca_lib.profiles.not_evolved` may differ between the run that evolved a network
     and one that loads it. ``regenerate``: the command that makes it, quoted in every error.
     """
@@ -269,6 +286,8 @@ def evolve_or_load(
     evolved_with = evolved_settings(settings)
     run_dir = runs_dir() / f"{name}-{profile}"
     shipped = f"{name}-{profile}"
+    if not settings.replace_shipped:  # a network it may not ship over: say so now, not after
+        check_replaceable(shipped, evolved_with)
     # Held until shipped, so the shipped network is this run's; under torchrun rank 0 alone
     # owns the folder and ships.
     with locked(run_dir) if is_main_process() else contextlib.nullcontext():

@@ -1,14 +1,18 @@
 """The one place that styles and writes figures and tables into ``figures/``.
 
 A notebook makes one :class:`Output` for its section and profile; every figure goes out as PNG
-and PDF, every table as Markdown, LaTeX and CSV, all atomically, and each is recorded in
+and PDF (the same bytes for the same figure, run after run: :func:`save_figure`), every table as
+Markdown, LaTeX and CSV, all atomically, and each is recorded in
 ``figures/manifest.json`` (section, caption, profile, commit) from which :mod:`reproduce` builds
 the gallery ``figures/README.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from fontTools import subset
 
 from .checkpoints import current_commit
 from .files import atomic_write, atomic_write_text, exclusive, figures_dir
@@ -42,6 +47,16 @@ STYLE: dict[str, Any] = {
 }
 BP_COLOR, TDCA_COLOR, DIFFUSION_COLOR = "#0072B2", "#D55E00", "#E69F00"  # blue, red, orange
 
+# What a saved figure's bytes may depend on besides its content, set to fixed values: no dates,
+# no versions of the software that drew it.
+SAVE_METADATA = {"png": {"Software": None},
+                 "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
+# The name records a PDF's embedded font subsets keep: copyright, family, style, unique name,
+# full name, version, PostScript name. fontTools' default has changed between its versions
+# (these seven in older ones; all of them in newer ones, DejaVu's 9 kB licence text included),
+# and with it the bytes of every PDF, though no figure had changed.
+FONT_NAME_IDS = [0, 1, 2, 3, 4, 5, 6]
+
 
 def use_paper_style() -> None:
     mpl.rcParams.update(STYLE)
@@ -60,6 +75,37 @@ def read_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
                          f"{path.name}) or delete it to start the record afresh") from err
 
 
+def save_figure(fig: plt.Figure, path: Path, fmt: str) -> None:
+    """Save ``fig`` to ``path`` as ``fmt`` ("png" or "pdf") so that an unchanged figure is an
+    unchanged file: no dates or versions in its metadata, and its fonts subset the same way
+    whichever fontTools is installed."""
+    with _fixed_font_subsets():
+        fig.savefig(path, format=fmt, metadata=SAVE_METADATA[fmt])
+
+
+class _FixedNameOptions(subset.Options):
+    """fontTools' subsetting options, keeping the name records :data:`FONT_NAME_IDS`."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.name_IDs = list(FONT_NAME_IDS)
+
+
+_subsetting = threading.Lock()  # the options are swapped module-wide: one save at a time
+
+
+@contextlib.contextmanager
+def _fixed_font_subsets() -> Iterator[None]:
+    """While the block runs, fontTools subsets fonts with :class:`_FixedNameOptions` (matplotlib
+    makes its own options for each embedded font, with no way to pass ours)."""
+    with _subsetting:
+        default, subset.Options = subset.Options, _FixedNameOptions
+        try:
+            yield
+        finally:
+            subset.Options = default
+
+
 class Output:
     """Writes one section's figures and tables. ``section`` is the notebook's stem."""
 
@@ -68,15 +114,12 @@ class Output:
         self.folder = Path(folder) if folder is not None else figures_dir()
 
     def figure(self, fig: plt.Figure, name: str, caption: str) -> None:
-        """Save ``fig`` as ``name.png`` and ``name.pdf`` (nothing returned: a notebook cell
-        ending here shows no paths of the machine that ran it)."""
-        paths = []
-        for fmt in ("png", "pdf"):
-            path = self.folder / f"{name}.{fmt}"
-            # metadata without dates, so an unchanged figure is an unchanged file
-            meta = {"Software": None} if fmt == "png" else {"CreationDate": None}
-            atomic_write(path, lambda tmp, f=fmt, m=meta: fig.savefig(tmp, format=f, metadata=m))
-            paths.append(path)
+        """Save ``fig`` as ``name.png`` and ``name.pdf``, their bytes a function of the figure
+        alone (see :func:`save_figure`). Nothing returned: a notebook cell ending here shows no
+        paths of the machine that ran it."""
+        paths = [atomic_write(self.folder / f"{name}.{fmt}",
+                              lambda tmp, f=fmt: save_figure(fig, tmp, f))
+                 for fmt in ("png", "pdf")]
         self._record(name, "figure", caption, paths)
 
     def table(self, frame: pd.DataFrame, name: str, caption: str) -> None:

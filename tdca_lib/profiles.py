@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -41,10 +42,13 @@ def evolved_settings(settings: Any) -> dict[str, Any]:
 
 
 # Settings that several experiments share, and the least value that makes a run: a run of 0
-# generations would ship its untrained start, one of sigma 0 would never move.
-AT_LEAST_ONE = ("generations", "population", "steps", "train_size", "updates", "seeds",
+# generations would ship its untrained start, one of sigma 0 would never move. PGPE's members
+# come in antithetic pairs, so a population is even. Every float is finite besides: a sigma of
+# 1e999 (inf) would evolve a NaN network.
+AT_LEAST_ONE = ("generations", "steps", "train_size", "updates", "seeds",
                 "checkpoint_every", "fitness_episodes", "episode_steps", "train_grid")
 POSITIVE = ("sigma", "center_lr", "inner_lr", "lr")
+EVEN = ("population",)
 
 
 def _conforms(value: Any, kind: Any) -> bool:
@@ -72,6 +76,15 @@ def _type_name(kind: Any) -> str:
     return getattr(kind, "__name__", None) if not typing.get_args(kind) else str(kind)
 
 
+def _finite(value: Any) -> bool:
+    """Whether every float in ``value`` (a number, or a tuple of them) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, tuple):
+        return all(_finite(v) for v in value)
+    return True
+
+
 def check_settings(settings: Any) -> None:
     """Refuse a settings dataclass with a value of the wrong type or out of range, before any
     run starts or anything is written: one line naming the setting, its value and what it must
@@ -84,8 +97,13 @@ def check_settings(settings: Any) -> None:
                              f"{_type_name(kind)}, not {type(value).__name__}")
         if field.name in AT_LEAST_ONE and value is not None and value < 1:
             raise ValueError(f"setting {field.name}={value!r} must be at least 1")
-        if field.name in POSITIVE and value is not None and not value > 0:
-            raise ValueError(f"setting {field.name}={value!r} must be positive")
+        if field.name in EVEN and value is not None and (value < 2 or value % 2):
+            raise ValueError(f"setting {field.name}={value!r} must be even and at least 2 "
+                             "(PGPE's members come in antithetic pairs)")
+        if field.name in POSITIVE and value is not None and not (value > 0 and _finite(value)):
+            raise ValueError(f"setting {field.name}={value!r} must be a finite number above 0")
+        if not _finite(value):
+            raise ValueError(f"setting {field.name}={value!r} must be finite, not nan or inf")
 
 
 def default_profile() -> str:
@@ -124,8 +142,8 @@ class Profiles(Generic[S]):
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["steps=50", "tdca_hidden=(8,)"]`` -> settings overrides: numbers, None and tuples as
-    Python writes them; anything else stays a string."""
+    """``["steps=50", "tdca_hidden=(8,)"]`` -> settings overrides: numbers (nan and inf too),
+    None and tuples as Python writes them; anything else stays a string."""
     overrides = {}
     for item in items:
         name, equals, value = item.partition("=")
@@ -134,7 +152,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         try:
             overrides[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            overrides[name] = value
+            # nan and inf are names to Python, not literals: read them as the floats they name,
+            # so the check says what is wrong with the number, not that it is a string
+            non_finite = value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity")
+            overrides[name] = float(value) if non_finite else value
     return overrides
 
 
@@ -154,7 +175,8 @@ def evolution_command(
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="override settings, e.g. --set generations=50")
     parser.add_argument("--replace-shipped", action="store_true",
-                        help="ship even over a network evolved for more generations")
+                        help="ship even over a network evolved for more generations or "
+                             "with other settings")
     args = parser.parse_args(argv)
     try:
         overrides = parse_overrides(args.set)

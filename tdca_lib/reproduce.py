@@ -18,26 +18,42 @@ torch version.
 ``--compare`` regenerates into ``build/compare/<profile>/`` instead (figures, executed
 notebooks, a copy of the shipped networks, fresh evolution runs: nothing committed is touched)
 and reports, table by table, the largest deviation from the committed numbers under
-``figures/``; it exits non-zero past ``--tolerance`` or where a table's words (a verdict, say)
-changed.
+``figures/``; it exits non-zero past ``--tolerance``, where a table's words (a verdict, say) or
+shape changed, or where it compared no table at all. One compare of a profile runs at a time.
+
+What could fail only after hours of notebooks is checked before the first one starts: that
+``figures/times.json`` and ``figures/manifest.json`` can be read, that the figures folder can be
+written, and (``--compare``) that the committed figures hold tables to compare with. Kernels run
+headless: pygame (gymnasium's renderer) is told there is no display rather than left to look
+for one and complain on stderr, which the committed outputs would keep.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .device import DEVICES
-from .files import ROOT, atomic_write_text, checkpoints_dir, figures_dir
+from .device import DEVICES, DeviceUnavailable, resolve_device
+from .files import (
+    ROOT,
+    FolderLocked,
+    atomic_write_text,
+    checkpoints_dir,
+    figures_dir,
+    locked,
+)
 from .outer_loop import duration
 from .output import read_manifest
 from .profiles import DEFAULT_PROFILE, PROFILE_NAMES
@@ -125,8 +141,7 @@ class CellProgress:
         if "injected-parameters" in cell.metadata.get("tags", []):
             self.injected = 1
             return
-        first = next((line.strip() for line in cell.source.splitlines()
-                      if line.strip() and not line.startswith("# NBVAL")), "")
+        first = first_code_line(cell.source)
         self.line = (f"  {self.label + ' ' if self.label else ''}cell "
                      f"{cell_index + 1 - self.injected:>2}/{self.cells}  {first[:70]:70s}")
         if not self.label:
@@ -141,16 +156,23 @@ class CellProgress:
         say(self.line + end if self.label else end, out=self.out)
 
 
+def first_code_line(source: str) -> str:
+    """A cell's first line of code, stripped: comments (``# NBVAL_CHECK_OUTPUT`` among them) and
+    blank lines skipped; its first comment if it holds nothing else; "" if it is empty."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    return next((line for line in lines if not line.startswith("#")), lines[0] if lines else "")
+
+
 def source_cell(notebook: Path, source: str) -> str:
     """The cell with ``source`` as a reader finds it in ``notebook``: its number there (every
-    cell counted from 1, as papermill's injected parameters are not) and its first line."""
+    cell counted from 1, as papermill's injected parameters are not) and its first line of
+    code."""
     import nbformat
 
     cells = nbformat.read(notebook, as_version=4).cells
     number = next((i for i, c in enumerate(cells, 1) if c.source == source), None)
-    first = next((line for line in source.splitlines() if line.strip()), "")
     where = f"cell {number}" if number else "a cell"
-    return f"{where} (first line: {first.strip()[:80]!r})"
+    return f"{where} (first line: {first_code_line(source)[:80]!r})"
 
 
 def store_outputs(executed: Path, notebook: Path) -> None:
@@ -196,7 +218,8 @@ def numbers_and_words(cell: str) -> tuple[list[float], str]:
 
 def compare_tables(new: Path, committed: Path) -> list[dict[str, object]]:
     """For every table ``new/manifest.json`` records that ``committed`` holds too: the largest
-    absolute difference between corresponding numbers, and the cells whose words differ."""
+    absolute difference between corresponding numbers, and what changed: a cell's words, a
+    row's number of columns, the number of rows."""
     rows = []
     for name, item in sorted(read_manifest(new).items()):
         if item["kind"] != "table" or not (committed / f"{name}.csv").exists():
@@ -207,6 +230,9 @@ def compare_tables(new: Path, committed: Path) -> list[dict[str, object]]:
         if len(ours) != len(theirs):
             changed.append(f"{len(theirs)} rows -> {len(ours)}")
         for r, (a_row, b_row) in enumerate(zip(ours, theirs)):
+            if len(a_row) != len(b_row):  # a column lost or gained: its cells pair with no others
+                changed.append(f"row {r}: {len(b_row)} columns -> {len(a_row)}")
+                continue
             for a, b in zip(a_row, b_row):
                 (a_nums, a_words), (b_nums, b_words) = numbers_and_words(a), numbers_and_words(b)
                 if a_words != b_words or len(a_nums) != len(b_nums):
@@ -256,25 +282,53 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("jobs", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    try:  # here, not in every notebook's parameters cell
+        resolve_device(args.device)
+    except DeviceUnavailable as err:
+        parser.error(str(err))
 
+    notebooks = select(args.only)
     committed = figures_dir()
-    # The kernels inherit these; torch reads the thread counts when it starts.
-    environ = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
-    executed_root = EXECUTED
-    if args.compare:  # scratch folders: the committed figures and networks stay as they are
-        scratch = COMPARED / args.profile
-        shutil.rmtree(scratch, ignore_errors=True)
-        # the shipped networks a notebook loads, copied; evolutions start afresh, as on a clone
-        shutil.copytree(checkpoints_dir(), scratch / "checkpoints")
-        executed_root = scratch / "notebooks"
-        environ |= {"TDCA_FIGURES_DIR": str(scratch / "figures"),
-                    "TDCA_CHECKPOINTS_DIR": str(scratch / "checkpoints"),
-                    "TDCA_RUNS_DIR": str(scratch / "runs")}
-    saved = {name: os.environ.get(name) for name in environ}
-    os.environ.update(environ)
+    check_readable(committed)
+    # The kernels inherit these; torch reads the thread counts when it starts. They run
+    # headless: SDL, left to look for a display, prints an error on stderr that the notebook's
+    # outputs keep (gymnasium's rgb_array frames end up drawn offscreen either way).
+    environ = {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
+               "SDL_VIDEODRIVER": "offscreen"}
+    with contextlib.ExitStack() as held:
+        executed_root = EXECUTED
+        if args.compare:  # scratch folders: the committed figures and networks stay as they are
+            check_comparable(committed)
+            scratch = COMPARED / args.profile
+            try:  # a second compare of this profile would wipe this one's files as it runs
+                held.enter_context(locked(scratch))
+            except FolderLocked as err:
+                raise SystemExit(f"--compare: {err}") from None
+            for part in SCRATCH_PARTS:
+                shutil.rmtree(scratch / part, ignore_errors=True)
+            # the shipped networks a notebook loads, copied; evolutions start afresh, as on a clone
+            shutil.copytree(checkpoints_dir(), scratch / "checkpoints")
+            executed_root = scratch / "notebooks"
+            environ |= {"TDCA_FIGURES_DIR": str(scratch / "figures"),
+                        "TDCA_CHECKPOINTS_DIR": str(scratch / "checkpoints"),
+                        "TDCA_RUNS_DIR": str(scratch / "runs")}
+        held.enter_context(environment(environ))
+        check_writable(figures_dir())
+        return run(args, notebooks, executed_root, committed)
+
+
+SCRATCH_PARTS = ("figures", "notebooks", "checkpoints", "runs")  # of build/compare/<profile>/
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """Set ``variables`` in ``os.environ`` (the kernels inherit them) while the block runs; then
+    put back what whoever called :func:`main` had."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
-        return run(args, executed_root, committed)
-    finally:  # as it was for whoever called main
+        yield
+    finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -282,17 +336,62 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
 
 
-def longest_first(notebooks: list[Path], profile: str) -> list[Path]:
-    """``notebooks`` in the order to start them: the longest last time (``figures/times.json``)
-    first, so the lanes end together; those never timed keep their order, after the timed."""
-    times = read_times().get(profile, {})
+def check_readable(folder: Path) -> None:
+    """Stop, in one line naming the file, if ``folder``'s ``times.json`` or ``manifest.json``
+    cannot be read: found after the notebooks ran, it would cost their results."""
+    try:
+        read_times(folder)
+        read_manifest(folder)
+    except (ValueError, OSError) as err:
+        raise SystemExit(str(err)) from None
+
+
+def check_writable(folder: Path) -> None:
+    """Stop, in one line, if files cannot be made in ``folder`` (created if missing): every
+    notebook would fail on its first figure, and the times and the gallery could not be kept."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise SystemExit(f"{folder} is not writable ({err.strerror}); make it writable, or point "
+                         "TDCA_FIGURES_DIR at a folder that is") from None
+
+
+def check_comparable(committed: Path) -> None:
+    """Stop if ``committed`` (the figures ``--compare`` compares with) records no table: the
+    comparison would pass having compared nothing."""
+    if not any(item["kind"] == "table" for item in read_manifest(committed).values()):
+        why = "does not exist" if not committed.is_dir() else "records no table"
+        raise SystemExit(f"--compare: {committed / 'manifest.json'} {why}, so there is nothing to "
+                         "compare with; point TDCA_FIGURES_DIR at the committed figures (or unset "
+                         "it)")
+
+
+def longest_first(notebooks: list[Path], profile: str, folder: Path | None = None) -> list[Path]:
+    """``notebooks`` in the order to start them: the longest last time (``folder/times.json``,
+    default the figures folder) first, so the lanes end together; those never timed keep their
+    order, after the timed."""
+    times = read_times(folder).get(profile, {})
     return sorted(notebooks, key=lambda nb: -times.get(nb.stem, {}).get("seconds", -1))
 
 
-def read_times() -> dict[str, dict[str, dict]]:
-    """``{profile: {notebook: {"seconds", "jobs", "threads"}}}`` as the last runs recorded it."""
-    path = figures_dir() / TIMES
-    return json.loads(path.read_text()) if path.exists() else {}
+def read_times(folder: Path | None = None) -> dict[str, dict[str, dict]]:
+    """``{profile: {notebook: {"seconds", "jobs", "threads"}}}`` as the last runs recorded it in
+    ``folder/times.json`` (default: the figures folder); a ValueError naming the file if it
+    cannot be read."""
+    path = (folder or figures_dir()) / TIMES
+    if not path.exists():
+        return {}
+    try:
+        times = json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); restore it (git checkout -- "
+                         f"{path.name}) or delete it (it only orders the notebooks)") from err
+    if not isinstance(times, dict):
+        raise ValueError(f"{path} is not a record of times (a JSON object); restore it (git "
+                         f"checkout -- {path.name}) or delete it (it only orders the notebooks)")
+    return times
 
 
 def record_times(profile: str, seconds: dict[str, float], jobs: int, threads: int) -> None:
@@ -305,10 +404,23 @@ def record_times(profile: str, seconds: dict[str, float], jobs: int, threads: in
     atomic_write_text(figures_dir() / TIMES, json.dumps(times, indent=2, sort_keys=True) + "\n")
 
 
-def run(args: argparse.Namespace, executed_root: Path, committed: Path) -> int:
-    notebooks = select(args.only)
+def written(what: str, write: Callable[[], object]) -> bool:
+    """Call ``write``; False, with one ``FAILED what:`` line on stderr, if it fails (an unreadable
+    record, an unwritable folder, a full disk)."""
+    try:
+        write()
+    except (ValueError, OSError) as err:
+        print(f"FAILED {what}: {err}", file=sys.stderr)
+        return False
+    return True
+
+
+def run(args: argparse.Namespace, notebooks: list[Path], executed_root: Path,
+        committed: Path) -> int:
+    """Run ``notebooks`` as ``args`` say; report; the exit status. ``committed``: the figures
+    folder whose times order the notebooks and whose tables ``--compare`` compares with."""
     jobs = min(args.jobs, len(notebooks))
-    order = longest_first(notebooks, args.profile) if jobs > 1 else notebooks
+    order = longest_first(notebooks, args.profile, committed) if jobs > 1 else notebooks
     failures, seconds = {}, {}
     began = time.perf_counter()
 
@@ -335,24 +447,26 @@ def run(args: argparse.Namespace, executed_root: Path, committed: Path) -> int:
             done.result()
     say(f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)} in "
         f"{duration(time.perf_counter() - began)}, {len(failures)} failed")
-    if not args.compare:
-        record_times(args.profile, {k: v for k, v in seconds.items()
-                                    if not any(nb.stem == k for nb in failures)},
-                     jobs, args.threads)
-    # Every notebook failure is told before anything else can go wrong.
+    # Every notebook failure is told before anything else is written, so none can hide it.
     for notebook in notebooks:
         if notebook in failures:
             print(f"FAILED {failures[notebook]}", file=sys.stderr)
     folder = figures_dir()
-    try:
-        atomic_write_text(folder / "README.md", gallery(folder))
-        print(f"gallery: {folder / 'README.md'}")
-    except ValueError as err:
-        print(f"FAILED gallery: {err}", file=sys.stderr)
+    succeeded = {k: v for k, v in seconds.items() if not any(nb.stem == k for nb in failures)}
+    kept = args.compare or written("times", lambda: record_times(args.profile, succeeded, jobs,
+                                                                  args.threads))
+    kept &= written("gallery", lambda: atomic_write_text(folder / "README.md", gallery(folder)))
+    if not kept:
         return 1
-    if args.compare and not report_comparison(compare_tables(folder, committed),
-                                              args.tolerance):
-        return 1
+    print(f"gallery: {folder / 'README.md'}")
+    if args.compare:
+        compared = compare_tables(folder, committed)
+        if not compared:
+            print(f"FAILED compare: no table regenerated in {folder} is among the committed ones "
+                  f"in {committed}: nothing was compared", file=sys.stderr)
+            return 1
+        if not report_comparison(compared, args.tolerance):
+            return 1
     return 1 if failures else 0
 
 

@@ -94,7 +94,7 @@ class RLSettings:
     generations: int = 600  # paper: 3000
     checkpoint_every: int = not_evolved(10)
     load_evolved_from: str | None = not_evolved(None)
-    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
+    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
     eval_episodes: int = not_evolved(10)  # episodes a final agent is scored on, for the tables
     # The notebooks' longest probe past the evolved horizon, in multiples of ``updates``:

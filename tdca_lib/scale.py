@@ -31,14 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
-from . import data, supervised
+from . import claims, data, supervised
 from .checkpoints import current_commit, versions
 from .device import describe_device, keep_freed_memory
 from .files import ROOT, atomic_write_text, locked
-from .outer_loop import command, evolve, pgpe_for
+from .outer_loop import ResumeMismatch, StateUnreadable, command, evolve, pgpe_for
 from .profiles import evolved_settings
 
 FOLDER = ROOT / "data" / "scale"
@@ -50,12 +51,38 @@ class Variant:
     arguments over the baseline's (Adam at 0.03 on the centre, sigma 0.05 fixed), whether each
     generation's fitness uses a fresh random ``minibatch`` of the training samples (None: all
     of them, every generation), and whether the search starts from a TDCA network fitted by
-    regression to emit DFA's credits (``warm_start``) instead of a random one."""
+    regression to emit DFA's credits (``warm_start``) instead of a random one.
+
+    The searches aimed at unseen data draw a fresh task each generation (seeded by the run's
+    seed and the generation, so a resumed run draws the same ones), shared by its members:
+    a ``held_out`` fraction of the evolution's own samples is left out of the inner loop and
+    the fitness is the cross-entropy on it; ``horizons`` draws the inner loop's length from these;
+    ``vary_init`` starts the bottom-up network from the zero init or a fresh Kaiming one;
+    ``anchor`` subtracts ``anchor * |member - start|^2`` from the fitness (a pull back to
+    the start, which the small steps alone do not give)."""
 
     about: str
     pgpe: dict[str, Any] = dataclasses.field(default_factory=dict)
     minibatch: int | None = None
     warm_start: bool = False
+    held_out: float | None = None
+    horizons: tuple[int, ...] | None = None
+    vary_init: bool = False
+    anchor: float = 0.0
+
+    @property
+    def per_generation(self) -> bool:
+        """Whether each generation draws its own task (a fitness seeded by the generation)."""
+        return bool(self.minibatch or self.held_out or self.horizons or self.vary_init)
+
+
+# The searches aimed at unseen data (issue: does evolution earn its place?) start where
+# notebook 02's does, from the DFA-fitted start with its small steps, and change one thing each.
+AIMED = dict(pgpe=dict(sigma=0.01, center_lr=0.003), warm_start=True, held_out=0.5)
+# The anchor's weight: at the start, members' held-out cross-entropies spread by about 0.02;
+# 0.5 makes the penalty's pair-to-pair difference as large once the centre is 1 away (in L2) from
+# the start, a quarter of where today's search had drifted at 12800 evaluations (4.1).
+ANCHOR = 0.5
 
 
 VARIANTS: dict[str, Variant] = {
@@ -76,7 +103,24 @@ VARIANTS: dict[str, Variant] = {
     # ablation and is the 3-layer network's search in notebook 02 (supervised.DENSE_SEARCH)
     "dfa-start-small-steps": Variant("the DFA-fitted start, sigma 0.01 and Adam at 0.003",
                                      dict(sigma=0.01, center_lr=0.003), warm_start=True),
+    "held-out": Variant("dfa-start-small-steps, its fitness the cross-entropy on a fresh half "
+                        "of the evolution's samples that the inner loop did not train on (it "
+                        "trains on the other half)", **AIMED),
+    "held-out-tiny-steps": Variant("held-out with Adam at 0.0003 (a tenth): steps sized to "
+                                   "a gradient estimated from 16 pairs",
+                                   **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003))),
+    "held-out-anchor": Variant(f"held-out, minus {ANCHOR} x the squared distance from the "
+                               "start", **AIMED, anchor=ANCHOR),
+    # on the tiny steps: at Adam 0.003 three generations already cost the start 5 points of
+    # meta-test at 50 steps (a probe of 96 evaluations), whatever the fitness
+    "held-out-tiny-steps-horizons-inits": Variant(
+        "held-out-tiny-steps, each generation 20 or 50 inner steps and a zero or a fresh "
+        "Kaiming init", **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003)),
+        horizons=(20, 50), vary_init=True),
 }
+LONG_STEPS = 50  # meta-test also at Table 1's second horizon: a rule must not lose with time
+VALIDATION_SPLIT = 0.5  # validation: train on this first part of the evolution's samples,
+# score the rest (never a meta-test sample); it picks a centre, meta-test judges it
 
 
 @dataclass(frozen=True)
@@ -139,22 +183,47 @@ def pgpe_options(run: ScaleRun) -> dict[str, Any]:
     return dict(sigma=s.sigma, center_lr=s.center_lr) | VARIANTS[run.variant].pgpe
 
 
-def fitness_for(run: ScaleRun, train: data.Dataset):
+def fitness_for(run: ScaleRun, train: data.Dataset, start: torch.Tensor | None = None):
     """The outer loop's fitness for ``run`` on its ``train`` subset: supervised's, on all of it
-    or, for a minibatch variant, on a fresh random minibatch each generation (seeded by the run's
-    seed and the generation, so a resumed run draws the same ones)."""
-    settings, size = run.settings, VARIANTS[run.variant].minibatch
-    if size is None:
+    or, for a variant that draws a task each generation, on that generation's (a minibatch, a
+    held-out split, a horizon, an init: :class:`Variant`), seeded by the run's seed and the
+    generation, so a resumed run draws the same ones. An ``anchor`` variant needs the search's
+    ``start [D]``. Only ``train``'s samples are ever touched (never a meta-test one)."""
+    settings, variant = run.settings, VARIANTS[run.variant]
+    if not variant.per_generation and not variant.anchor:
         return supervised.fitness_function(settings, [train])
+    if variant.anchor and start is None:
+        raise ValueError(f"variant {run.variant!r} anchors the search to its start: pass start")
 
     def fitness(beta: torch.Tensor, generation: int, share=None):
         generator = torch.Generator().manual_seed(1_000_003 * run.seed + generation)
-        rows = torch.randperm(len(train.y_train), generator=generator)[:size].to(
-            train.y_train.device)
-        batch = data.Dataset(train.name, train.x_train[rows], train.y_train[rows], train.x_test,
-                             train.y_test, f"{train.source}, minibatch of {size}")
-        return supervised.fitness_function(settings, [batch])(beta, generation, share)
+        rows = torch.randperm(len(train.y_train), generator=generator).to(train.y_train.device)
+        steps, init = settings.steps, None
+        if variant.horizons:
+            steps = variant.horizons[torch.randint(len(variant.horizons), (1,),
+                                                   generator=generator).item()]
+        if variant.vary_init and torch.randint(2, (1,), generator=generator).item():
+            init = ("kaiming", 100_000 + generation)  # never a reported network's seed
+        fit, score = rows, rows[:0]
+        if variant.minibatch:
+            fit = rows[:variant.minibatch]
+        if variant.held_out:
+            cut = round(variant.held_out * len(rows))
+            fit, score = rows[cut:], rows[:cut]
+        task = data.Dataset(train.name, train.x_train[fit], train.y_train[fit],
+                            train.x_train[score] if variant.held_out else train.x_test,
+                            train.y_train[score] if variant.held_out else train.y_test,
+                            f"{train.source}, generation {generation}'s task")
+        values, extras = supervised.fitness_function(
+            dataclasses.replace(settings, steps=steps), [task], held_out=bool(variant.held_out),
+            init=init)(beta, generation, share)
+        if variant.anchor:
+            extras = extras | {"cross_entropy": -values}
+            values = values - variant.anchor * (beta - start.to(beta.device)).pow(2).sum(1)
+        return values, extras
 
+    # trained in supervised's blocks, so torchrun's shares must keep to them (distributed)
+    fitness.rows_at_once = supervised.fitness_function(settings, [train]).rows_at_once
     return fitness
 
 
@@ -166,25 +235,64 @@ def start_for(run: ScaleRun, train: data.Dataset) -> torch.Tensor:
     return supervised.search_start(dataclasses.replace(run.settings, warm_start=warm), [train])
 
 
+def validation_split(train: data.Dataset) -> data.Dataset:
+    """The evolution's samples as a validation task: train on the first
+    :data:`VALIDATION_SPLIT` of them, test on the rest (all of them the evolution's own)."""
+    cut = round(VALIDATION_SPLIT * len(train.y_train))
+    return data.Dataset(train.name, train.x_train[:cut], train.y_train[:cut],
+                        train.x_train[cut:], train.y_train[cut:], f"{train.source}, validation")
+
+
 def judge(run: ScaleRun, pool: data.Dataset, center: torch.Tensor) -> dict[str, Any]:
     """Test accuracy of zero-initialised networks the TDCA network ``center [D]`` trains on the
-    evolution's subset (``meta_train``) and on each meta-test subset (``meta_test``, a list)."""
-    settings = run.settings
+    evolution's subset (``meta_train``), on each meta-test subset (``meta_test``, a list; and
+    ``meta_test_50`` at :data:`LONG_STEPS` inner steps), and on the :func:`validation_split`
+    of the evolution's samples (``validation``: what may pick a centre without meta-test)."""
 
-    def accuracy(dataset: data.Dataset) -> float:
+    def accuracy(dataset: data.Dataset, steps: int = run.steps) -> float:
+        settings = dataclasses.replace(run.settings, steps=steps)
         result = supervised.run_bottom_up(settings, dataset, "tdca", 1, beta=center[None])
         return result["test_acc"].item()
 
-    return {"meta_train": accuracy(pool.subset(run.train_size)),
-            "meta_test": [accuracy(d) for d in pool.meta_test(run.train_size)]}
+    train, subsets = pool.subset(run.train_size), pool.meta_test(run.train_size)
+    return {"meta_train": accuracy(train),
+            "meta_test": [accuracy(d) for d in subsets],
+            "meta_test_50": [accuracy(d, LONG_STEPS) for d in subsets],
+            "validation": accuracy(validation_split(train))}
 
 
 def curve_path(run: ScaleRun, folder: Path | None = None) -> Path:
     return (folder or FOLDER) / run.name / "curve.json"
 
 
+class RunFilesDamaged(StateUnreadable):
+    """A run's committed files cannot be used as they are: its ``curve.json`` cannot be read,
+    or is missing beside a ``state.pt`` past the run's start."""
+
+
+def restore_from_git(path: Path, what: str = "it") -> str:
+    """How to get a run's damaged committed file (or folder, ``what``) back, in words."""
+    path = Path(path)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return f"restore {what} from git (git checkout -- {shown})"
+
+
 def read_curve(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """A run's ``curve.json``; :class:`RunFilesDamaged` naming it if it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text())
+    except ValueError as err:  # truncated, overwritten: JSON's and UTF-8's errors
+        raise RunFilesDamaged(f"{path} is unreadable ({type(err).__name__}: {err}); "
+                              f"{restore_from_git(path)}") from None
+
+
+def saved_generation(state: Path) -> int:
+    """The generation a run's ``state.pt`` is at: 0 without one, or with one that cannot be
+    read (resuming from it says so)."""
+    try:
+        return torch.load(state, map_location="cpu")["pgpe"]["generation"]
+    except Exception:
+        return 0
 
 
 def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True) -> dict:
@@ -195,28 +303,43 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
     pool = data.load(run.dataset)
     train = pool.subset(run.train_size)
     settings = run.settings
-    fitness = fitness_for(run, train)
     start = start_for(run, train)
+    fitness = fitness_for(run, train, start)
     pgpe = pgpe_for(settings, start, **VARIANTS[run.variant].pgpe)
     meta = evolved_settings(settings) | {"variant": run.variant}
     commit = current_commit(("tdca_lib",))  # the code this process loaded: a run spans commits,
     # so each point names the one that made it (its outputs under data/ are not code changes)
+    state = run_dir / "state.pt"
     with locked(run_dir):
         curve = read_curve(path) if path.exists() else {
             "name": run.name, "run": dataclasses.asdict(run), "command": run.command(),
             "settings": meta, "pgpe": pgpe_options(run), "points": []}
         if curve["run"] != dataclasses.asdict(run) | {"evaluations": curve["run"]["evaluations"]}:
-            raise ValueError(f"{path} holds another run: {curve['run']}")
+            raise ResumeMismatch(f"{path} holds another run: {curve['run']}; ask for that run, "
+                                 "or give another --folder")
         curve["run"]["evaluations"] = run.evaluations  # a finished run can be extended
         curve["command"] = run.command()
         done = {p["generation"] for p in curve["points"]}
+        # Each point is written right after the state reaches it: a state past a milestone the
+        # curve lacks is a curve lost or older than the state (not a kill between the two).
+        reached = saved_generation(state)
+        if lost := [g for g in run.milestones() if g < reached and g not in done]:
+            raise RunFilesDamaged(
+                f"{path} " + ("is missing" if not path.exists() else
+                              f"lacks the point{'s' * (len(lost) > 1)} at generation"
+                              f"{'s' * (len(lost) > 1)} {', '.join(map(str, lost))}")
+                + f", but {state} holds the run at generation {reached}: those points are "
+                f"lost; {restore_from_git(run_dir, 'the run')}, or delete {state} to evolve "
+                "the run again from its start")
         for generation in run.milestones():
             if generation in done:
                 continue
             began = time.perf_counter()
             log = evolve(fitness, pgpe, generation, run_dir=run_dir, meta=meta,
                          checkpoint_every=25, progress=progress,
-                         desc=f"{run.name} (to {run.generations})")
+                         desc=f"{run.name} (to {run.generations})",
+                         unreadable_advice=f"{restore_from_git(state)}, or delete it to evolve "
+                         "the run again from its start (the curve keeps its points)")
             seconds = time.perf_counter() - began
             if generation and pgpe.generation != generation:
                 raise RuntimeError(f"evolved to {pgpe.generation}, expected {generation}")
@@ -273,7 +396,8 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
     """Every stored run's points, one row each: run, variant, population, seed, generation,
     evaluations, center_fitness (the search's own objective, minus the training cross-entropy;
     NaN at the start), meta_train, meta_test (mean over the subsets), meta_test_spread (their
-    std), the run's budget and whether it reached it (``complete``)."""
+    std), meta_test_50 (the mean at :data:`LONG_STEPS` inner steps) and validation (NaN where a
+    point predates them), the run's budget and whether it reached it (``complete``)."""
     rows = []
     for path in sorted((folder or FOLDER).glob("*/curve.json")):
         curve = read_curve(path)
@@ -287,7 +411,12 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
                          "center_fitness": (float("nan") if p["center_fitness"] is None
                                             else p["center_fitness"]),
                          "meta_train": p["meta_train"], "meta_test": test.mean().item(),
-                         "meta_test_spread": test.std().item(), "budget": run["evaluations"],
+                         "meta_test_spread": test.std().item(),
+                         # judged since the searches aimed at unseen data (NaN before)
+                         "meta_test_50": (torch.tensor(p["meta_test_50"]).mean().item()
+                                          if "meta_test_50" in p else float("nan")),
+                         "validation": p.get("validation", float("nan")),
+                         "budget": run["evaluations"],
                          "complete": last >= run["population"] * math.ceil(
                              run["evaluations"] / run["population"])})
     return pd.DataFrame(rows)
@@ -447,4 +576,52 @@ def ablation(curves: pd.DataFrame, population: int = 32) -> pd.DataFrame:
                          f"{100 * v:.2f}" for v in there.sort_values("seed")["meta_test"]),
                      "meta-train accuracy (%)": 100 * there["meta_train"].mean(),
                      "lead over baseline (points)": 100 * (there["meta_test"].mean() - base)})
+    return pd.DataFrame(rows)
+
+
+# --- The searches aimed at unseen data: does evolution improve on its start? ------------------
+
+
+def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFrame:
+    """One row a search that starts from the DFA-fitted network (:attr:`Variant.warm_start`):
+    at the largest evaluations every one of its seeds reached, its meta-test accuracy at
+    ``steps`` 20 and :data:`LONG_STEPS` and the change from its start, paired subset by subset
+    and seed by seed (:func:`~tdca_lib.claims.difference`), with the rule's verdict on "it
+    improves on its start"; and, picked per seed by ``validation`` (the evolution's own
+    samples, never meta-test), the milestone it would ship and that centre's meta-test. Points
+    judged before a horizon or validation was recorded leave those cells empty."""
+    runs: dict[str, list[dict]] = {}
+    for path in sorted((folder or FOLDER).glob("*/curve.json")):
+        curve = read_curve(path)
+        variant = curve["run"]["variant"]
+        if (curve["run"]["population"] == population and variant in VARIANTS
+                and VARIANTS[variant].warm_start):
+            runs.setdefault(variant, []).append(curve)
+    rows = []
+    for variant, curves in runs.items():
+        at = min(max(p["evaluations"] for p in c["points"]) for c in curves)
+        if at == 0:
+            continue  # only its start so far
+        row = {"variant": variant, "search": VARIANTS[variant].about, "seeds": len(curves),
+               "evaluations": at}
+        for key, steps in (("meta_test", 20), ("meta_test_50", LONG_STEPS)):
+            start, end = [], []
+            for c in curves:
+                points = {p["evaluations"]: p for p in c["points"]}
+                if key in points[0] and key in points.get(at, {}):
+                    start += points[0][key]
+                    end += points[at][key]
+            complete = len(start) == len(curves) * data.META_TEST_SUBSETS
+            diff = claims.difference(end, start) if complete else None
+            row |= {f"start, {steps} steps (%)": 100 * np.mean(start) if complete else np.nan,
+                    f"evolved, {steps} steps (%)": 100 * np.mean(end) if complete else np.nan,
+                    f"change, {steps} steps": diff.describe() if diff else "",
+                    f"verdict, {steps} steps": claims.verdict(diff) if diff else ""}
+        picked = [max((p for p in c["points"] if "validation" in p and p["evaluations"] <= at),
+                      key=lambda p: p["validation"], default=None) for c in curves]
+        row["picked by validation (evaluations)"] = ", ".join(
+            str(p["evaluations"]) if p else "-" for p in picked)
+        row["picked, 20 steps (%)"] = (100 * np.mean([v for p in picked for v in p["meta_test"]])
+                                       if all(picked) else np.nan)
+        rows.append(row)
     return pd.DataFrame(rows)

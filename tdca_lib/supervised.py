@@ -90,7 +90,7 @@ class SupervisedSettings:
     generations: int = 600  # paper: 5000
     checkpoint_every: int = not_evolved(10)  # generations between resume checkpoints
     load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
-    replace_shipped: bool = not_evolved(False)  # ship over a network evolved longer
+    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
     # Evaluation in notebook 02 (not evolution):
     seeds: int = not_evolved(5)  # bottom-up networks per method and cell, mean ± std
     # (steps, train size) of Table 1 (paper: 1000 / 10000 / 60000 samples); quick stops at
@@ -202,37 +202,47 @@ def credit_kernel(settings: SupervisedSettings,
 
 
 def fitness_function(settings: SupervisedSettings, datasets: list[data.Dataset],
-                     members_at_once: int | None = None):
+                     members_at_once: int | None = None, held_out: bool = False,
+                     init: tuple[str, int] | None = None):
     """Fitness of each TDCA member: minus the cross-entropy, on the training set, of a
     zero-initialised network after ``steps`` inner steps, averaged over ``datasets`` (one
     bottom-up network each, one TDCA network for all: the paper's "All"); the training accuracy
     rides along for the log. The same zero init for every member and generation, so fitness is
-    deterministic (and resumes bit-identically). Each member's value is independent of the
-    others', so a process's ``share`` of the batch (under torchrun) changes nothing, and nor do
-    ``members_at_once``: the members trained together (default: :data:`CPU_MEMBERS_AT_ONCE` on a
-    CPU, where a population of 512 trained at once runs about a third slower a member, its
-    activity out of cache; all of them on a GPU; ``benchmarks/bench_members_at_once.py``)."""
+    deterministic (and resumes bit-identically). Two departures for the scale study's searches
+    aimed at unseen data: ``held_out`` scores the cross-entropy (and accuracy) on each data
+    set's *test* part, which the caller fills with samples the inner loop did not train on;
+    ``init`` (scheme, seed) starts the bottom-up network elsewhere than the zero init.
+    Each member's value is independent of the others' but for float rounding, which can differ
+    with the block of ``members_at_once`` members trained together (default:
+    :data:`CPU_MEMBERS_AT_ONCE` on a CPU, where a population of 512 trained at once runs about
+    a third slower a member, its activity out of cache; all of them on a GPU;
+    ``benchmarks/bench_members_at_once.py``). The function says so in ``fitness.rows_at_once``
+    (None: all), so under torchrun a process's ``share`` is whole blocks and changes nothing."""
 
     def one(dataset: data.Dataset, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         net = bottom_up_network(settings, dataset.features)
         tdca = tdca_network(settings, net)
         x, y = dataset.x_train, dataset.y_train
-        theta0 = bottom_up.initial(net, 1, "zero", settings.seed).to(x.device)
+        scheme, seed = init or ("zero", settings.seed)
+        theta0 = bottom_up.initial(net, 1, scheme, seed).to(x.device)
         direction = tdca_direction(net, tdca, beta, x, y,
                                    credit_kernel=credit_kernel(settings, x.device))
         theta = train(theta0.expand(len(beta), -1), direction,
                       settings.steps, settings.inner_lr, settings.max_norm)
+        if held_out:
+            return evaluate(net, theta, dataset.x_test, dataset.y_test)
         return evaluate(net, theta, x, y)
 
     def together(beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return tuple(torch.stack(v).mean(0) for v in zip(*(one(d, beta) for d in datasets)))
 
     def fitness(beta: torch.Tensor, generation: int, share: Share | None = None):
-        at_once = members_at_once or (CPU_MEMBERS_AT_ONCE if beta.device.type == "cpu"
-                                      else len(beta))
-        accuracy, cross_entropy = (torch.cat(v) for v in zip(*map(together, beta.split(at_once))))
+        blocks = beta.split(fitness.rows_at_once or len(beta))
+        accuracy, cross_entropy = (torch.cat(v) for v in zip(*map(together, blocks)))
         return -cross_entropy, {"train_accuracy": accuracy}
 
+    on_cpu = datasets[0].x_train.device.type == "cpu"  # where the members are trained
+    fitness.rows_at_once = members_at_once or (CPU_MEMBERS_AT_ONCE if on_cpu else None)
     return fitness
 
 
@@ -349,16 +359,10 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
 
 def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
     """The data set of ``settings`` as a one-element list, or for ``"all"`` every data set
-    available here (the paper's "All" is MNIST, Fashion-MNIST and CIFAR-10)."""
-    names = data.DATASETS if settings.dataset == "all" else (settings.dataset,)
-    datasets = []
-    for name in names:
-        try:
-            datasets.append(data.load(name, settings.train_size, settings.test_size))
-        except data.DatasetUnavailable:
-            if settings.dataset != "all":
-                raise
-    return datasets
+    (:func:`~tdca_lib.data.load_all`: the paper's "All" is MNIST, Fashion-MNIST and CIFAR-10)."""
+    if settings.dataset == "all":
+        return data.load_all(settings.train_size, settings.test_size)
+    return [data.load(settings.dataset, settings.train_size, settings.test_size)]
 
 
 def evolve_and_ship(settings: SupervisedSettings, profile: str,

@@ -134,6 +134,26 @@ def test_a_shorter_run_does_not_ship_over_a_longer_one(tmp_path):
     assert load(tmp_path)[2]["generations"] == 1
 
 
+def test_a_run_with_other_settings_does_not_ship_over_a_network_unless_asked(tmp_path):
+    save(tmp_path)  # hidden 16
+    before = (tmp_path / "net.pt").read_bytes()
+    other = SETTINGS | {"hidden": 32}
+    with pytest.raises(CheckpointError) as refused:
+        checkpoints.check_replaceable("net", other, folder=tmp_path)
+    message = str(refused.value)
+    assert "\n" not in message and str(tmp_path / "net.pt") in message
+    assert "hidden: 16 shipped, 32 asked" in message and "--replace-shipped" in message
+    with pytest.raises(CheckpointError, match="hidden: 16 shipped, 32 asked"):
+        save_evolved("net", torch.ones(5), LOG, experiment="test", profile="quick",
+                     settings=other, folder=tmp_path)  # the same length: only settings differ
+    assert (tmp_path / "net.pt").read_bytes() == before
+    checkpoints.check_replaceable("net", SETTINGS | {"generations": 9}, folder=tmp_path)
+    checkpoints.check_replaceable("other-net", other, folder=tmp_path)  # nothing shipped there
+    save_evolved("net", torch.ones(5), LOG, experiment="test", profile="quick", settings=other,
+                 folder=tmp_path, replace=True)
+    assert load(tmp_path, expect=other)[2]["settings"]["hidden"] == 32
+
+
 def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
     stale = [tmp_path / ".net.pt.abc123.tmp", tmp_path / ".net.json.def456.tmp"]
     other = tmp_path / ".other.pt.abc123.tmp"  # another network's: not ours to touch

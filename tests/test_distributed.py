@@ -3,22 +3,26 @@
 Small supervised and RL evolutions run under ``torchrun --nproc-per-node 1`` and ``2`` into
 temporary folders, and must end at the same centre with the same state file, bit for bit: every
 rank draws the same noise, a member's fitness does not depend on which process evaluates it,
-and all ranks take the same PGPE step from the gathered values. Populations of 6 and 4 (plus
-the centre) split unevenly over two processes.
+and all ranks take the same PGPE step from the gathered values. Populations of 32 and 4 (plus
+the centre) split unevenly over two processes; the supervised one trains 32 members at a time,
+a member's rounding depending on its block, so its shares are whole blocks. A rank that stops
+answering stops the others within the timeout, naming it.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from tdca_lib import rl
+from tdca_lib import rl, supervised
 from tdca_lib.distributed import Share, evaluate_fitness, is_main_process, rank, shares, world_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +30,7 @@ GENERATIONS = 4
 
 # Two tiny evolutions; rank 1's fitness raises in generation FAIL_AT when it is not -1.
 SCRIPT = textwrap.dedent("""
+    import functools
     import sys
     import torch
     from tdca_lib import data, rl, supervised
@@ -36,6 +41,7 @@ SCRIPT = textwrap.dedent("""
     out, generations, fail_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
     def failing(fitness):
+        @functools.wraps(fitness)  # and its rows_at_once
         def wrapped(beta, generation, **share):
             if rank() == 1 and generation == fail_at:
                 raise ValueError("injected failure")
@@ -51,15 +57,12 @@ SCRIPT = textwrap.dedent("""
         pgpe = PGPE(start, population=4, sigma=settings.sigma, center_lr=settings.center_lr)
         return rl.fitness_function(settings), pgpe
 
-    def supervised_run():
-        g = torch.Generator().manual_seed(0)
-        dataset = data.Dataset("mnist", torch.rand(100, 784, generator=g),
-                               torch.randint(0, 10, (100,), generator=g), torch.rand(10, 784),
-                               torch.randint(0, 10, (10,), generator=g), "synthetic")
-        settings = supervised.SupervisedSettings(steps=3, population=6)
+    def supervised_run():  # MNIST: split as the rows come, the centre's value would differ
+        dataset = data.load("mnist", 200, 100)
+        settings = supervised.SupervisedSettings(steps=5, population=32, train_size=200)
         tdca = supervised.tdca_network(settings, supervised.bottom_up_network(settings, 784))
-        pgpe = PGPE(tdca.init(g), population=6, sigma=settings.sigma,
-                    center_lr=settings.center_lr)
+        pgpe = PGPE(tdca.init(torch.Generator().manual_seed(0)), population=32,
+                    sigma=settings.sigma, center_lr=settings.center_lr)
         return supervised.fitness_function(settings, [dataset]), pgpe
 
     for name, run in [("rl", rl_run), ("supervised", supervised_run)]:
@@ -112,9 +115,31 @@ def one_process(tmp_path_factory) -> Path:
 
 def test_shares_split_unevenly_and_cover_the_batch():
     assert shares(5, 2) == [Share(0, 3, 5), Share(3, 5, 5)]
-    assert [len(s) for s in shares(7, 3)] == [3, 2, 2]
-    assert [len(s) for s in shares(2, 3)] == [1, 1, 0]  # more processes than rows
+    assert [len(s) for s in shares(7, 3)] == [2, 3, 2]
+    assert [len(s) for s in shares(2, 3)] == [1, 0, 1]  # more processes than rows
     assert shares(4, 1) == [Share.whole(4)]
+
+
+def test_shares_of_blocks_are_whole_blocks_as_even_as_they_allow():
+    # the supervised fitness's blocks of 32 on a CPU, and PGPE's centre as the 33rd row
+    assert shares(33, 2, 32) == [Share(0, 32, 33), Share(32, 33, 33)]
+    assert shares(257, 2, 32) == [Share(0, 128, 257), Share(128, 257, 257)]
+    assert [len(s) for s in shares(513, 3, 32)] == [160, 192, 161]
+    assert [len(s) for s in shares(33, 4, 32)] == [0, 32, 0, 1]  # more processes than blocks
+    for total, processes, block in [(33, 2, 32), (100, 3, 7), (5, 8, 2), (64, 2, 32)]:
+        cuts = [s.start for s in shares(total, processes, block)]
+        assert all(c % block == 0 for c in cuts), (total, processes, block)
+        assert sum(map(len, shares(total, processes, block))) == total
+
+
+def test_the_supervised_fitness_says_how_many_rows_it_trains_together():
+    g = torch.Generator().manual_seed(0)
+    dataset = supervised.data.Dataset("mnist", torch.rand(20, 784, generator=g),
+                                      torch.randint(0, 10, (20,), generator=g),
+                                      torch.rand(5, 784), torch.randint(0, 10, (5,)), "random")
+    settings = supervised.SupervisedSettings(steps=1)
+    assert supervised.fitness_function(settings, [dataset]).rows_at_once == 32
+    assert supervised.fitness_function(settings, [dataset], 8).rows_at_once == 8
 
 
 def test_without_torchrun_there_is_one_process_and_fitness_is_called_as_before():
@@ -193,3 +218,80 @@ def test_a_failing_rank_stops_the_run_and_one_process_resumes_it(tmp_path, one_p
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     for name in ("rl", "supervised"):
         assert states_equal(state(one_process / name), state(runs / name)), name
+
+
+# A rank that stops answering (SIGSTOP: its sockets stay open, so nothing looks wrong) at
+# generation 3, under a timeout of 3 s; the ranks are started here rather than by torchrun,
+# which would wait 30 s for a stopped process to take its SIGTERM.
+STOPPING = textwrap.dedent("""
+    import os, signal, sys, torch
+    from tdca_lib.distributed import rank
+    from tdca_lib.outer_loop import command, evolve
+    from tdca_lib.pgpe import PGPE
+
+    def fitness(params, generation, share=None):
+        if rank() == 1 and generation == 3:
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return -(params ** 2).sum(-1)
+
+    pgpe = PGPE(torch.ones(8), population=6, sigma=0.1, center_lr=0.1, seed=0)
+    sys.exit(command(lambda: evolve(fitness, pgpe, 10, run_dir=sys.argv[1], checkpoint_every=2,
+                                    progress=False)))
+""")
+TIMEOUT_S = 3
+
+
+def process_state(pid: int) -> str:
+    """Linux's one-letter state of a process: R running, S sleeping, T stopped, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.slow
+def test_a_stopped_rank_stops_the_others_within_the_timeout_naming_it(tmp_path):
+    script = tmp_path / "stopping.py"
+    script.write_text(STOPPING)
+    env = os.environ | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2",
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+                        "TDCA_RANK_TIMEOUT": str(TIMEOUT_S)}
+    ranks = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "run")],
+                              env=env | {"RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    try:
+        deadline = time.monotonic() + 120
+        while process_state(ranks[1].pid) != "T":
+            assert ranks[1].poll() is None and time.monotonic() < deadline, "rank 1 never stopped"
+            time.sleep(0.05)
+        stopped = time.monotonic()
+        _, error = ranks[0].communicate(timeout=60)  # gloo alone would wait 30 minutes
+        waited = time.monotonic() - stopped
+        assert process_state(ranks[1].pid) == "T"  # it did not answer: it is still stopped
+    finally:
+        for process in ranks:
+            process.send_signal(signal.SIGKILL)
+            process.communicate()
+    assert ranks[0].returncode == 1
+    lines = error.strip().splitlines()  # the command's one line, and nothing else
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: rank 1 did not answer within {TIMEOUT_S} s, at generation 3"), error[-2000:]
+    assert "TDCA_RANK_TIMEOUT" in lines[0]
+    assert TIMEOUT_S <= waited < TIMEOUT_S + 10
+    assert state(tmp_path / "run")["pgpe"]["generation"] == 2  # the last checkpoint is kept
+
+
+def test_the_timeout_follows_the_longest_generation_or_the_setting(monkeypatch):
+    from tdca_lib import distributed
+
+    monkeypatch.delenv(distributed.TIMEOUT_VARIABLE, raising=False)
+    monkeypatch.setattr(distributed, "_longest_generation", 0.0)
+    assert distributed.rank_timeout() == distributed.START_WAIT_S  # before any generation
+    monkeypatch.setattr(distributed, "_longest_generation", 0.5)
+    assert distributed.rank_timeout() == distributed.MIN_WAIT_S
+    monkeypatch.setattr(distributed, "_longest_generation", 30.0)
+    assert distributed.rank_timeout() == 30.0 * distributed.WAIT_GENERATIONS
+    monkeypatch.setenv(distributed.TIMEOUT_VARIABLE, "2.5")
+    assert distributed.rank_timeout() == 2.5
+    for bad in ("0", "-1", "soon", "inf", "nan"):
+        monkeypatch.setenv(distributed.TIMEOUT_VARIABLE, bad)
+        with pytest.raises(ValueError, match="TDCA_RANK_TIMEOUT must be a number of seconds"):
+            distributed.rank_timeout()

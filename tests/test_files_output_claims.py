@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -9,7 +10,7 @@ import pytest  # noqa: E402
 
 from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims  # noqa: E402
 from tdca_lib.files import atomic_write, atomic_write_text  # noqa: E402
-from tdca_lib.output import Output  # noqa: E402
+from tdca_lib.output import STYLE, Output  # noqa: E402
 from tdca_lib.reproduce import gallery  # noqa: E402
 
 
@@ -60,3 +61,50 @@ def test_atomic_writes_make_ordinary_files_not_private_ones(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def save_a_figure(folder):
+    """A figure with text, saved as the notebooks save theirs: in the paper's style, whose
+    TrueType fonts the PDF embeds as subsets."""
+    with matplotlib.rc_context(STYLE):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0], label="TDCA ± BP")
+        ax.set_title("a figure")
+        ax.legend()
+        Output("99_test", "smoke", folder=folder).figure(fig, "f", "c")
+    plt.close(fig)
+
+
+def test_a_saved_figure_is_the_same_file_whatever_fonttools_defaults_to(tmp_path, monkeypatch):
+    from fontTools import subset
+
+    save_a_figure(tmp_path / "newer")
+    default = subset.Options.__init__
+
+    def older(self, **kwargs):  # fontTools' older default: the first seven name records only
+        default(self, **kwargs)
+        self.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+
+    monkeypatch.setattr(subset.Options, "__init__", older)
+    save_a_figure(tmp_path / "older")
+    assert b"/FontFile2" in (tmp_path / "older" / "f.pdf").read_bytes()  # fonts embedded
+    for fmt in ("png", "pdf"):
+        data = (tmp_path / "newer" / f"f.{fmt}").read_bytes()
+        assert data == (tmp_path / "older" / f"f.{fmt}").read_bytes(), fmt
+        assert matplotlib.__version__.encode() not in data, fmt  # no version of what drew it
+
+
+@pytest.mark.slow
+def test_a_figure_saved_in_another_process_is_the_same_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    save_a_figure(tmp_path / "here")
+    save = "import sys, tests.test_files_output_claims as t; t.save_a_figure(sys.argv[1])"
+    env = os.environ | {"PYTHONHASHSEED": "12345"}  # sets and dicts of strings in another order
+    subprocess.run([sys.executable, "-c", save, str(tmp_path / "there")], check=True, env=env,
+                   cwd=Path(__file__).parents[1])
+    for fmt in ("png", "pdf"):
+        assert ((tmp_path / "here" / f"f.{fmt}").read_bytes()
+                == (tmp_path / "there" / f"f.{fmt}").read_bytes()), fmt

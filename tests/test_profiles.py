@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from tdca_lib import gaussian
@@ -38,3 +40,11 @@ def test_smoke_and_quick_differ_only_in_settings_that_do_not_change_the_evolved_
     assert smoke.table1_settings != quick.table1_settings
     assert evolved_settings(smoke) == evolved_settings(quick)
     assert "seeds" not in evolved_settings(smoke) and "steps" in evolved_settings(smoke)
+
+
+def test_replace_shipped_on_the_command_line_is_the_setting():
+    from tdca_lib.profiles import evolution_command
+
+    _, overrides = evolution_command("test", ["--replace-shipped", "--set", "sigma=nan"],
+                                     lambda args, overrides: overrides)
+    assert overrides["replace_shipped"] is True and math.isnan(overrides["sigma"])

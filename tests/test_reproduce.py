@@ -151,15 +151,71 @@ def test_unknown_prefix_lists_the_notebooks(notebooks):
         reproduce.main(["--only", "07"])
 
 
+@pytest.mark.parametrize("record", ["times.json", "manifest.json"])
+def test_a_corrupt_record_is_named_in_one_line_before_any_notebook_runs(notebooks, record):
+    figures = notebooks / "figures"
+    figures.mkdir()
+    (figures / record).write_text('<<<<<<< HEAD\n{"smoke": {}}\n')
+    with pytest.raises(SystemExit) as stopped:
+        reproduce.main(["--profile", "smoke", "--only", "01"])  # one notebook: none scheduled
+    message = str(stopped.value.code)
+    assert f"{figures / record} is not valid JSON" in message and "\n" not in message
+    assert "git checkout" in message  # how to fix it
+    assert not (notebooks / "executed").exists()  # no notebook ran
+    assert [p.name for p in figures.iterdir()] == [record]  # nothing written beside it
+
+
+def test_an_unwritable_figures_folder_stops_before_any_notebook_runs(notebooks, monkeypatch):
+    (notebooks / "a-file").write_text("")  # a folder cannot be made under a file, even by root
+    monkeypatch.setenv("TDCA_FIGURES_DIR", str(notebooks / "a-file" / "figures"))
+    with pytest.raises(SystemExit, match=r"a-file/figures is not writable \(Not a directory\)"):
+        reproduce.main(["--profile", "smoke", "--only", "01"])
+    assert not (notebooks / "executed").exists()
+
+
 @pytest.mark.slow
-def test_a_broken_gallery_is_named_after_every_notebook_failure(notebooks, capsys):
-    (notebooks / "figures").mkdir()
-    (notebooks / "figures" / "manifest.json").write_text("<<<<<<< HEAD\n{}\n")
-    assert reproduce.main(["--profile", "smoke"]) == 1
+def test_every_notebook_failure_is_told_before_the_times_and_gallery_fail(notebooks, capsys,
+                                                                           monkeypatch):
+    import errno
+
+    def unwritable(path, text):  # the folder turned read-only (or the disk full) as they ran
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(reproduce, "atomic_write_text", unwritable)
+    assert reproduce.main(["--profile", "smoke", "--only", "02"]) == 1
     err = capsys.readouterr().err
-    notebook, gallery = err.index("FAILED 02_broken.ipynb"), err.index("FAILED gallery")
-    assert notebook < gallery
-    assert "manifest.json is not valid JSON" in err[gallery:]
+    notebook, times = err.index("FAILED 02_broken.ipynb: cell 3"), err.index("FAILED times")
+    assert notebook < times < err.index("FAILED gallery")
+    assert "Permission denied" in err[times:] and "times.json" in err[times:]
+    assert "Traceback" not in err
+
+
+def test_a_failing_checked_cell_is_named_by_its_first_line_of_code(notebooks):
+    source = "# NBVAL_CHECK_OUTPUT\n\n# the claim, judged\nclaims.frame()\n"
+    path = notebooks / "notebooks" / "03_checked.ipynb"
+    write_notebook(path, "x = 1", source)
+    assert reproduce.source_cell(path, source) == "cell 3 (first line: 'claims.frame()')"
+    assert reproduce.first_code_line("# only a comment\n") == "# only a comment"
+
+
+PYGAME = """
+import pygame
+pygame.display.init()  # what gymnasium's rgb_array rendering does
+"""
+
+
+@pytest.mark.slow
+def test_kernels_run_headless_so_pygame_leaves_nothing_on_stderr(notebooks, monkeypatch):
+    for name in ("XDG_RUNTIME_DIR", "SDL_VIDEODRIVER"):  # as on a server, or in a container
+        monkeypatch.delenv(name, raising=False)
+    # ipykernel leaves the process's stderr alone under pytest: the kernel would not see it
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    # a cell after it: what SDL writes to the process's stderr reaches the notebook late
+    write_notebook(notebooks / "notebooks" / "03_pygame.ipynb", PYGAME, "print('drawn')")
+    assert reproduce.main(["--profile", "smoke", "--only", "03"]) == 0
+    executed = nbformat.read(notebooks / "executed" / "smoke" / "03_pygame.ipynb", 4)
+    assert "drawn" in executed.cells[-1].outputs[0]["text"]
+    assert [o.text for c in executed.cells for o in c.outputs if o.get("name") == "stderr"] == []
 
 
 TABLE = """
@@ -206,6 +262,61 @@ def test_compare_regenerates_elsewhere_and_reports_each_tables_deviation(noteboo
     assert "'not supported' -> 'supported'" in capsys.readouterr().out
 
 
+def commit_a_table(figures):
+    """``figures`` as the committed folder: one table to compare with."""
+    figures.mkdir(parents=True, exist_ok=True)
+    (figures / "accuracy.csv").write_text("Method,Test\nTDCA,81.25\n")
+    (figures / "manifest.json").write_text('{"accuracy": {"kind": "table"}}')
+
+
+def test_compare_without_committed_figures_stops_before_running(notebooks, monkeypatch):
+    monkeypatch.setenv("TDCA_FIGURES_DIR", str(notebooks / "nowhere"))
+    with pytest.raises(SystemExit, match="nowhere/manifest.json does not exist, so there is "
+                                         "nothing to compare with; point TDCA_FIGURES_DIR"):
+        reproduce.main(["--profile", "smoke", "--only", "01", "--compare"])
+    assert not (notebooks / "compared").exists()
+
+
+@pytest.mark.slow
+def test_compare_that_compared_no_table_fails_saying_so(notebooks, capsys):
+    commit_a_table(notebooks / "figures")
+    # 01 makes no table: there is nothing to hold against the committed one
+    assert reproduce.main(["--profile", "smoke", "--only", "01", "--compare"]) == 1
+    out, err = capsys.readouterr()
+    assert "nothing was compared" in err and "all within it" not in out
+
+
+def test_a_second_compare_of_a_profile_stops_and_leaves_the_first_ones_files(notebooks):
+    import fcntl
+    import os
+
+    commit_a_table(notebooks / "figures")
+    scratch = notebooks / "compared" / "smoke"
+    (scratch / "figures").mkdir(parents=True)
+    first = "being written by the first compare"
+    (scratch / "figures" / "accuracy.csv").write_text(first)
+    lock = os.open(scratch / "lock", os.O_RDWR | os.O_CREAT)  # the first compare holds it
+    os.write(lock, b"process 4242 (python -m tdca_lib.reproduce --compare)\n")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(SystemExit, match=r"--compare: .*compared/smoke is in use by "
+                                             r"process 4242"):
+            reproduce.main(["--profile", "smoke", "--only", "01", "--compare"])
+    finally:
+        os.close(lock)
+    assert (scratch / "figures" / "accuracy.csv").read_text() == first
+
+
+def test_compare_tables_reports_a_lost_or_gained_column(tmp_path):
+    for folder, text in (("new", "A,B\nx,1.0\n"), ("old", "A,B,C\nx,1.0,verdict\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "t.csv").write_text(text)
+        (tmp_path / folder / "manifest.json").write_text('{"t": {"kind": "table"}}')
+    [row] = reproduce.compare_tables(tmp_path / "new", tmp_path / "old")
+    assert row["changed words"] == ["row 0: 3 columns -> 2", "row 1: 3 columns -> 2"]
+    assert not reproduce.report_comparison([row], tolerance=1.0)
+
+
 def test_compare_tables_matches_numbers_cell_by_cell(tmp_path):
     for folder, cell in (("new", "96.61 ± 2.09%"), ("old", "97.25 ± 0.70%")):
         (tmp_path / folder).mkdir()
@@ -234,7 +345,7 @@ def test_a_broken_shipped_network_fails_its_notebook_and_writes_nothing(tmp_path
         center, log, manifest = checkpoints.load_evolved(name, expect={}, regenerate="",
                                                          folder=shipped)
         checkpoints.save_evolved(name, center, log, experiment="02_supervised",
-                                 profile="quick", folder=shipped,
+                                 profile="quick", folder=shipped, replace=True,
                                  settings=manifest["settings"] | {"population": 4})
     monkeypatch.setenv("TDCA_CHECKPOINTS_DIR", str(shipped))
     monkeypatch.setattr(reproduce, "EXECUTED", tmp_path / "executed")
@@ -245,3 +356,14 @@ def test_a_broken_shipped_network_fails_its_notebook_and_writes_nothing(tmp_path
     written = json.loads((tmp_path / "figures" / "manifest.json").read_text()) if (
         tmp_path / "figures" / "manifest.json").exists() else {}
     assert not any(item["section"] == "02_supervised" for item in written.values())
+
+
+def test_a_device_this_machine_lacks_stops_before_any_notebook_runs(monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(reproduce, "execute", lambda *a, **k: pytest.fail("a notebook ran"))
+    with pytest.raises(SystemExit) as stop:
+        reproduce.main(["--profile", "smoke", "--only", "04", "--device", "cuda"])
+    assert stop.value.code == 2
+    assert "torch sees no GPU here; use 'cpu' or 'auto'" in capsys.readouterr().err

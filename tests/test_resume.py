@@ -174,3 +174,93 @@ def test_random_kills_even_mid_write_resume_bit_identically(tmp_path):
     for name in ("net.pt", "net.json"):  # the very same bytes shipped
         assert (straight / name).read_bytes() == (resumed / name).read_bytes()
     print(f"{kills} kills, {mid_write} of them mid-write")
+
+
+# The scale study's run (tdca_lib.scale), small and judged by a stand-in (a real judgement takes
+# seconds a point): every write slowed, so kills land between writing and renaming, and
+# between a milestone's state.pt and its curve.json.
+SCALE = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from tdca_lib import data, files, scale
+
+    atomic_write = files.atomic_write
+
+    def slow_write(path, write):
+        def write_then_wait(tmp):
+            write(tmp)
+            time.sleep(0.02)
+        return atomic_write(path, write_then_wait)
+
+    def judge(run, pool, center):
+        time.sleep(0.05)
+        return {"meta_train": center.double().sum().item(),
+                "meta_test": [center.double().norm().item()] * 3}
+
+    fitness_for = scale.fitness_for
+
+    def slow_fitness_for(*args):  # a generation at least 0.1 s: kills land mid-run
+        fitness = fitness_for(*args)
+        def slowed(*args, **share):
+            time.sleep(0.1)
+            return fitness(*args, **share)
+        return slowed
+
+    pool = data.load("mnist")
+    data.load = lambda *args, **kwargs: pool  # loaded before "ready": kills land in the run
+    files.atomic_write, scale.judge, scale.fitness_for = slow_write, judge, slow_fitness_for
+    print("ready", flush=True)
+    sys.stdin.readline()  # started beside the others, it runs when told
+    for folder in sys.argv[1:]:
+        scale.evolve_run(scale.ScaleRun(population=8, seed=1, evaluations=200, steps=2,
+                                        train_size=100), Path(folder), progress=False)
+""")
+SCALE_RUN = "mnist-2steps-100-baseline-pop8-seed1"  # its folder: 25 generations
+
+
+def go(process: subprocess.Popen) -> subprocess.Popen:
+    """Tell a started scale run, once it has loaded, to run."""
+    assert process.stdout.readline().strip() == "ready"
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    return process
+
+
+@pytest.mark.slow
+def test_a_scale_run_killed_at_random_resumes_bit_identically(tmp_path):
+    import json
+    import random
+
+    script = tmp_path / "scale_run.py"
+    script.write_text(SCALE)
+    folder, straight = tmp_path / "killed", tmp_path / "straight"
+    # started at once, so their imports overlap: two runs to kill, and the last, which then
+    # makes the same run again straight through
+    runs = [subprocess.Popen([sys.executable, str(script), *map(str, folders)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            for folders in [[folder], [folder], [folder, straight]]]
+    rng = random.Random(7)  # where the kills land: seeded, so a failure can be replayed
+    try:
+        for process in runs[:2]:
+            go(process)
+            time.sleep(rng.uniform(0.2, 1.2))  # 12 generations at most: the next run has 13
+            assert process.poll() is None, "the run ended before its kill: make it longer"
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        assert go(runs[2]).wait() == 0
+    finally:  # none left waiting to be told
+        for process in runs:
+            process.kill()
+            process.communicate()
+
+    def curve(run_dir):
+        saved = json.loads((run_dir / "curve.json").read_text())
+        for point in saved["points"]:
+            del point["evolution_seconds"]
+        return saved
+
+    one, other = straight / SCALE_RUN, folder / SCALE_RUN
+    assert [p["generation"] for p in curve(one)["points"]] == [0, 12, 25]
+    assert curve(one) == curve(other)
+    assert (one / "state.pt").read_bytes() == (other / "state.pt").read_bytes()
+    assert not any(other.glob(".*.tmp")), "a stale temporary survived the next start"

@@ -51,11 +51,20 @@ def files(folder):
 @pytest.mark.parametrize("override, message", [
     ("generations=0", "generations=0 must be at least 1"),
     ("generations=-3", "generations=-3 must be at least 1"),
-    ("population=0", "population=0 must be at least 1"),
+    ("population=0", "population=0 must be even and at least 2 (PGPE's members come in "
+                     "antithetic pairs)"),
+    ("population=1", "population=1 must be even and at least 2"),
+    ("population=3", "population=3 must be even and at least 2"),
     ("steps=0", "steps=0 must be at least 1"),
     ("train_size=0", "train_size=0 must be at least 1"),
-    ("sigma=0", "sigma=0 must be positive"),
-    ("sigma=-0.1", "sigma=-0.1 must be positive"),
+    ("sigma=0", "sigma=0 must be a finite number above 0"),
+    ("sigma=-0.1", "sigma=-0.1 must be a finite number above 0"),
+    ("sigma=1e999", "sigma=inf must be a finite number above 0"),
+    ("sigma=nan", "sigma=nan must be a finite number above 0"),
+    ("inner_lr=inf", "inner_lr=inf must be a finite number above 0"),
+    ("center_lr=-Infinity", "center_lr=-inf must be a finite number above 0"),
+    ("max_norm=1e999", "max_norm=inf must be finite, not nan or inf"),
+    ("diffusion_sigma=nan", "diffusion_sigma=nan must be finite, not nan or inf"),
     ("generations=abc", "generations='abc' must be of type int, not str"),
     ("generations=2.5", "generations=2.5 must be of type int, not float"),
     ("tdca_hidden=30", "tdca_hidden=30 must be of type tuple"),
@@ -68,22 +77,82 @@ def test_impossible_settings_are_refused_before_anything_is_written(scratch, cap
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert ("must be of type" in err) == ("must be of type" in message)  # nan: a number
     assert files(scratch / "checkpoints") == before and not (scratch / "runs").exists()
 
 
-@pytest.mark.slow
-def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, capsys):
-    tiny = ["--set", "population=4", "seeds=1", "checkpoint_every=1"]
-    before = files(scratch / "checkpoints")  # the committed MNIST network: 600 generations
-    assert command(lambda: supervised.main([*tiny, "generations=2"])) == 1
+def test_every_float_setting_is_checked_finite():
+    from tdca_lib import gaussian, rl
+
+    for settings_class, name in [(gaussian.GaussianSettings, "extent"),
+                                 (rl.RLSettings, "reward_scale")]:
+        with pytest.raises(ValueError, match=f"{name}=nan must be finite"):
+            settings_class(**{name: float("nan")})
+
+
+def tiny_gaussian(**changes):
+    from tdca_lib import gaussian
+
+    return gaussian.PROFILES.get("quick", **{"generations": 2, "population": 4, "train_grid": 2,
+                                              "steps": 2, "checkpoint_every": 1} | changes)
+
+
+def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, capsys,
+                                                                       monkeypatch):
+    from tdca_lib import gaussian
+
+    assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(generations=3), "quick")) == 0
+    before = files(scratch / "checkpoints")
+    monkeypatch.setenv("TDCA_RUNS_DIR", str(scratch / "other-runs"))  # a run begun afresh
+    capsys.readouterr()
+    assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(), "quick")) == 1
     err = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
-    assert err.startswith("error: not shipped") and "evolved 600 generations" in err
+    assert err.startswith("error: not shipped") and "evolved 3 generations" in err
     assert "--replace-shipped" in err
     assert files(scratch / "checkpoints") == before
-    assert command(lambda: supervised.main([*tiny, "generations=2", "--replace-shipped"])) == 0
-    assert f"evolved {MNIST}: 2 generations in " in capsys.readouterr().out  # its summary
-    shipped = load_evolved(MNIST, expect={}, regenerate="")
+    asked = tiny_gaussian(replace_shipped=True)  # what --replace-shipped sets
+    assert command(lambda: gaussian.evolved_tdca(asked, "quick")) == 0
+    assert "evolved gaussian-quick: 2 generations in " in capsys.readouterr().out  # its summary
+    shipped = load_evolved("gaussian-quick", expect={}, regenerate="")
     assert shipped[2]["generations"] == 2
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"sigma": 0.2}, "sigma: 0.1 shipped, 0.2 asked"),
+    ({"population": 6}, "population: 4 shipped, 6 asked"),
+])
+def test_a_run_with_other_settings_is_not_shipped_over_a_shipped_network(scratch, capsys, change,
+                                                                         named):
+    from tdca_lib import gaussian
+
+    shipped = scratch / "checkpoints"
+    assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(), "quick")) == 0
+    before, run_before = files(shipped), files(scratch / "runs" / "gaussian-quick")
+    capsys.readouterr()
+    # the same generation count, other settings: refused before anything runs or is written
+    assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(**change), "quick")) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"error: not shipped: {shipped / 'gaussian-quick.pt'} holds a network evolved with "
+        "other settings (")
+    assert named in err and "pass --replace-shipped to ship over it" in err
+    assert "python -m tdca_lib.reproduce" in err  # its own command, to keep it
+    assert files(shipped) == before and files(scratch / "runs" / "gaussian-quick") == run_before
+    # asked for, it ships over it (its run folder holds the other run: start that afresh)
+    shutil.rmtree(scratch / "runs")
+    replaced = command(lambda: gaussian.evolved_tdca(tiny_gaussian(**change, replace_shipped=True),
+                                                     "quick"))
+    assert replaced == 0
+    manifest = load_evolved("gaussian-quick", expect={}, regenerate="")[2]
+    assert all(manifest["settings"][k] == v for k, v in change.items())
+
+
+def test_a_longer_run_with_the_same_settings_ships_without_asking(scratch):
+    from tdca_lib import gaussian
+
+    gaussian.evolved_tdca(tiny_gaussian(), "quick")
+    gaussian.evolved_tdca(tiny_gaussian(generations=3), "quick")  # extends it
+    assert load_evolved("gaussian-quick", expect={}, regenerate="")[2]["generations"] == 3
 
 
 def test_an_unreadable_state_is_named_in_one_line(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from tdca_lib import scale
+from tdca_lib.outer_loop import ResumeMismatch, StateUnreadable, command
 
 
 def test_milestones_span_the_run_and_double_early():
@@ -77,7 +78,7 @@ def test_a_folder_holding_another_run_is_refused(tmp_path):
     curve = json.loads(path.read_text())
     curve["run"]["steps"] = 3
     path.write_text(json.dumps(curve))
-    with pytest.raises(ValueError, match="holds another run"):
+    with pytest.raises(ResumeMismatch, match="holds another run"):
         scale.evolve_run(other, tmp_path, progress=False)
 
 
@@ -148,3 +149,229 @@ def test_ablation_compares_each_variant_with_the_baseline_where_both_have_been()
     start = table["meta-test at the start (%)"]
     assert start["baseline"] == pytest.approx(80.0) and start["clipup"] == pytest.approx(83.0)
     assert scale.ablation(pd.DataFrame(rows).iloc[:0]).empty
+
+
+AIMED_AT_UNSEEN = [name for name, v in scale.VARIANTS.items() if v.held_out]
+
+
+def coded_pool(samples: int = 400) -> "scale.data.Dataset":
+    """A pool whose training samples carry their index in their first feature."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(samples, 784, generator=generator)
+    x[:, 0] = torch.arange(samples, dtype=torch.float32)
+    y = torch.randint(10, (samples,), generator=generator)
+    return scale.data.Dataset("mnist", x, y, x[:50] * 0 - 1, y[:50], "index-coded")
+
+
+@pytest.mark.parametrize("variant", list(scale.VARIANTS))
+def test_no_search_touches_a_meta_test_sample(variant, monkeypatch):
+    from tdca_lib import supervised
+
+    touched: set[int] = set()
+    real = supervised.fitness_function
+
+    def recording(settings, datasets, *args, **kwargs):
+        for d in datasets:  # what the inner loop trains on, and what a held-out fitness scores
+            touched.update(d.x_train[:, 0].long().tolist())
+            if kwargs.get("held_out"):
+                touched.update(d.x_test[:, 0].long().tolist())
+        return real(settings, datasets, *args, **kwargs)
+
+    monkeypatch.setattr(supervised, "fitness_function", recording)
+    run = scale.ScaleRun(population=4, variant=variant, steps=2, train_size=100)
+    pool = coded_pool()
+    train = pool.subset(run.train_size)  # a warm start is fitted on these alone (start_for)
+    start = scale.start_for(scale.ScaleRun(population=4, steps=2, train_size=100), train)
+    fitness = scale.fitness_for(run, train, start)
+    for generation in range(6 if scale.VARIANTS[variant].per_generation else 1):
+        fitness(start[None].expand(3, -1), generation)
+    touched.update(scale.validation_split(train).x_train[:, 0].long().tolist())
+    touched.update(scale.validation_split(train).x_test[:, 0].long().tolist())
+    meta_test = {int(i) for d in pool.meta_test(run.train_size) for i in d.x_train[:, 0]}
+    assert touched and touched <= set(range(run.train_size))
+    assert not touched & meta_test
+
+
+@pytest.mark.parametrize("variant", AIMED_AT_UNSEEN)
+def test_a_task_a_generation_the_same_on_resume(variant):
+    run = scale.ScaleRun(population=4, variant=variant, steps=2, train_size=100)
+    train = coded_pool().subset(100)
+    start = scale.start_for(scale.ScaleRun(population=4, steps=2, train_size=100), train)
+    beta = torch.stack([start, start + 0.01])
+    first, again, other = (scale.fitness_for(run, train, start)(beta, g)[0] for g in (0, 0, 1))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def test_a_held_out_fitness_scores_samples_the_inner_loop_did_not_train_on(monkeypatch):
+    from tdca_lib import supervised
+
+    seen = []
+    real = supervised.fitness_function
+    monkeypatch.setattr(supervised, "fitness_function", lambda s, datasets, *a, **k: (
+        seen.append((datasets[0], k)), real(s, datasets, *a, **k))[1])
+    run = scale.ScaleRun(population=4, variant="held-out", steps=2, train_size=100)
+    train = coded_pool().subset(100)
+    start = scale.start_for(scale.ScaleRun(population=4, steps=2, train_size=100), train)
+    scale.fitness_for(run, train, start)(start[None], 0)
+    (task, options), = [(task, options) for task, options in seen if options.get("held_out")]
+    trained, scored = (set(x[:, 0].long().tolist()) for x in (task.x_train, task.x_test))
+    assert len(trained) == len(scored) == 50
+    assert not trained & scored and trained | scored == set(range(100))
+
+
+def test_the_anchor_subtracts_its_weight_times_the_squared_distance_from_the_start():
+    anchored = scale.ScaleRun(population=4, variant="held-out-anchor", steps=2, train_size=100)
+    free = scale.ScaleRun(population=4, variant="held-out", steps=2, train_size=100)
+    train = coded_pool().subset(100)
+    start = scale.start_for(scale.ScaleRun(population=4, steps=2, train_size=100), train)
+    beta = torch.stack([start, start + 0.1, start - 0.2])
+    with pytest.raises(ValueError, match="pass start"):
+        scale.fitness_for(anchored, train)
+    penalised, extras = scale.fitness_for(anchored, train, start)(beta, 3)
+    plain = scale.fitness_for(free, train, start)(beta, 3)[0]
+    distance = (beta - start).pow(2).sum(1)
+    assert torch.allclose(penalised, plain - scale.ANCHOR * distance)
+    assert torch.equal(-extras["cross_entropy"], plain) and penalised[0] == plain[0]
+
+
+def test_a_point_judges_meta_test_at_both_horizons_and_validation(tmp_path):
+    run = scale.ScaleRun(population=4, seed=1, evaluations=4, steps=2, train_size=100,
+                         variant="held-out")
+    curve = scale.evolve_run(run, tmp_path, progress=False)
+    for point in curve["points"]:
+        assert len(point["meta_test"]) == len(point["meta_test_50"]) == 3
+        assert 0 <= point["validation"] <= 1
+    rows = scale.stored_curves(tmp_path)
+    assert rows[["meta_test_50", "validation"]].notna().all().all()
+
+
+# --- A run's committed files damaged or missing: one line naming the file, and how to restore it
+
+
+def small(evaluations: int) -> scale.ScaleRun:
+    """Points at generations 0, 2, 4 (and 8) for 200 (400) evaluations."""
+    return scale.ScaleRun(population=50, seed=1, evaluations=evaluations, steps=2,
+                          train_size=100)
+
+
+def quick_judge(run, pool, center):
+    """A stand-in for judging a centre (seconds a point): numbers that follow the centre."""
+    return {"meta_train": center.double().sum().item(),
+            "meta_test": [center.double().norm().item()] * 3}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A small run at its budget (points at generations 0, 2 and 4), in a folder of its own."""
+    folder = tmp_path_factory.mktemp("finished")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scale, "judge", quick_judge)
+        scale.evolve_run(small(200), folder, progress=False)
+    return folder
+
+
+@pytest.fixture
+def run_dir(finished, tmp_path, monkeypatch):
+    """A copy of the finished run's folder in ``tmp_path``, judged as it was."""
+    import shutil
+
+    monkeypatch.setattr(scale, "judge", quick_judge)
+    shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
+    return tmp_path / small(200).name
+
+
+def test_a_truncated_curve_is_named_with_how_to_restore_it(run_dir, tmp_path, capsys):
+    curve = run_dir / "curve.json"
+    curve.write_text(curve.read_text()[:100])
+    for read in (lambda: scale.evolve_run(small(200), tmp_path, progress=False),
+                 lambda: scale.stored_curves(tmp_path)):  # the command and notebook 07
+        with pytest.raises(StateUnreadable) as caught:
+            read()
+        message = str(caught.value)
+        assert len(message.splitlines()) == 1 and str(curve) in message
+        assert "JSONDecodeError" in message and f"git checkout -- {curve}" in message
+    # the command prints it as its one line (the same files under its own run's name)
+    cli_run = scale.ScaleRun(population=4, seed=1, evaluations=8)
+    (tmp_path / cli_run.name).mkdir()
+    (tmp_path / cli_run.name / "curve.json").write_text('{"name": "mnist-')
+    assert command(lambda: scale.main(["--population", "4", "--seed", "1", "--evaluations",
+                                       "8", "--folder", str(tmp_path)])) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and error.startswith("error: ")
+    assert "curve.json is unreadable" in error and "git checkout -- " in error
+
+
+def test_a_missing_curve_beside_a_state_past_the_start_is_named(run_dir, tmp_path):
+    (run_dir / "curve.json").unlink()
+    with pytest.raises(StateUnreadable) as caught:
+        scale.evolve_run(small(200), tmp_path, progress=False)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and "past the" not in message
+    assert f"{run_dir / 'curve.json'} is missing" in message and "at generation 4" in message
+    assert f"git checkout -- {run_dir}" in message and f"delete {run_dir / 'state.pt'}" in message
+
+
+def test_a_curve_older_than_its_state_is_named(run_dir, tmp_path):
+    curve = json.loads((run_dir / "curve.json").read_text())
+    curve["points"] = curve["points"][:1]  # as committed before the last two points
+    (run_dir / "curve.json").write_text(json.dumps(curve))
+    with pytest.raises(StateUnreadable, match="lacks the point at generation 2, but"):
+        scale.evolve_run(small(200), tmp_path, progress=False)
+
+
+def test_a_run_stopped_between_its_first_state_and_its_curve_resumes(finished, tmp_path,
+                                                                     monkeypatch):
+    class Killed(Exception):
+        pass
+
+    def killed(*args):
+        raise Killed
+
+    monkeypatch.setattr(scale, "judge", killed)  # after the state of generation 0 is written
+    with pytest.raises(Killed):
+        scale.evolve_run(small(200), tmp_path, progress=False)
+    run_dir = tmp_path / small(200).name
+    assert not (run_dir / "curve.json").exists()
+    assert torch.load(run_dir / "state.pt")["pgpe"]["generation"] == 0
+    monkeypatch.setattr(scale, "judge", quick_judge)
+    resumed = scale.evolve_run(small(200), tmp_path, progress=False)
+    straight = scale.read_curve(scale.curve_path(small(200), finished))
+    assert without_seconds(resumed) == without_seconds(straight)
+
+
+def without_seconds(curve: dict) -> list[dict]:
+    return [{k: v for k, v in p.items() if k != "evolution_seconds"} for p in curve["points"]]
+
+
+def test_a_truncated_state_advises_restoring_it_not_deleting_the_run(run_dir, tmp_path):
+    state = run_dir / "state.pt"
+    state.write_bytes(state.read_bytes()[:200])
+    with pytest.raises(StateUnreadable) as caught:
+        scale.evolve_run(small(400), tmp_path, progress=False)  # extended: it must resume
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and str(state) in message
+    assert f"git checkout -- {state}" in message and f"delete {run_dir} " not in message
+
+
+def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tmp_path):
+    def point(evaluations, test, test_50, validation):
+        return {"generation": evaluations // 4, "evaluations": evaluations,
+                "meta_test": test, "meta_test_50": test_50, "validation": validation}
+
+    for seed, shift in ((0, 0.0), (1, 0.01)):
+        run = scale.ScaleRun(population=4, seed=seed, variant="held-out", evaluations=8)
+        points = [point(0, [0.80 + shift, 0.82, 0.84], [0.81, 0.83, 0.85], 0.5),
+                  point(4, [0.90, 0.91, 0.93], [0.70, 0.71, 0.72], 0.7),
+                  point(8, [0.85 + shift, 0.87, 0.89], [0.78, 0.80, 0.83], 0.6)]
+        path = scale.curve_path(run, tmp_path)
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"run": {"population": 4, "seed": seed,
+                                            "variant": "held-out"}, "points": points}))
+    [row] = scale.improvements(tmp_path, population=4).to_dict("records")
+    assert row["seeds"] == 2 and row["evaluations"] == 8
+    assert row["change, 20 steps"].startswith("+5.00 ± 0.00 points (6 pairs)")
+    assert row["verdict, 20 steps"] == "supported"
+    assert row["evolved, 50 steps (%)"] == pytest.approx(80.333, abs=1e-3)
+    assert row["verdict, 50 steps"] == "not supported"
+    assert row["picked by validation (evaluations)"] == "4, 4"
+    assert row["picked, 20 steps (%)"] == pytest.approx(91.333, abs=1e-3)
