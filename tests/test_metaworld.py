@@ -7,6 +7,7 @@ SETTINGS = rl.settings_for("quick", rl.METAWORLD, updates=2, episode_steps=3, td
                            agent_hidden=4)
 
 
+@pytest.mark.slow
 def test_one_tdca_network_reads_the_task_type_and_updates_every_variants_agent():
     env = rl.make_env(SETTINGS, 2)
     assert env.population == 2 * 9 and env.context().shape == (18, 3)
@@ -21,6 +22,7 @@ def test_one_tdca_network_reads_the_task_type_and_updates_every_variants_agent()
     env.close()
 
 
+@pytest.mark.slow
 def test_fitness_is_the_mean_over_a_members_variants():
     env = rl.make_env(SETTINGS, 1)
     tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))
@@ -31,6 +33,7 @@ def test_fitness_is_the_mean_over_a_members_variants():
     assert torch.equal(fitness, rl.fitness_function(SETTINGS)(beta, 0)[0])  # deterministic
 
 
+@pytest.mark.slow
 def test_evaluation_reports_returns_and_success_per_variant():
     env = rl.make_env(SETTINGS, 1)
     tdca = rl.tdca_network(SETTINGS, env, rl.agent_network(SETTINGS, env))

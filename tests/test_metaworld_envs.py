@@ -207,6 +207,7 @@ def test_frame_is_an_rgb_picture():
     assert image.std() > 10  # a scene, not a blank
 
 
+@pytest.mark.slow
 def test_an_optimiser_can_be_made_after_a_frame():
     """Notebook 06 renders, then trains agents with Adam: that once segfaulted the process
     (triton's LLVM loaded after Mesa's EGL). In a fresh process, so a crash fails this test

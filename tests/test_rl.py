@@ -127,7 +127,8 @@ def test_fresh_generations_change_the_agent_and_episodes_but_not_within_one():
                            rl.start_agents(SETTINGS, env, 1, generation=1))
 
 
-@pytest.mark.parametrize("task", ["Pendulum-v1", rl.METAWORLD])
+@pytest.mark.parametrize("task", [
+    "Pendulum-v1", pytest.param(rl.METAWORLD, marks=pytest.mark.slow)])
 def test_untrained_agents_are_what_zero_credits_leave(task):
     settings = rl.settings_for("quick", task, updates=2, tdca_hidden=4, episode_steps=(
         12 if task == rl.METAWORLD else None))
@@ -160,6 +161,7 @@ def test_longer_horizons_continue_the_evolved_one():
         assert all(torch.equal(alone[name], result[k][name]) for name in alone)
 
 
+@pytest.mark.slow
 def test_where_episodes_leave_a_trace_each_horizon_trains_on_its_own():
     # Box2D's world outlives an episode: judged on the way, BipedalWalker's later training
     # returns moved in their last digits, so its horizons are trained apart
