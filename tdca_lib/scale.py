@@ -582,14 +582,10 @@ def ablation(curves: pd.DataFrame, population: int = 32) -> pd.DataFrame:
 # --- The searches aimed at unseen data: does evolution improve on its start? ------------------
 
 
-def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFrame:
-    """One row a search that starts from the DFA-fitted network (:attr:`Variant.warm_start`):
-    at the largest evaluations every one of its seeds reached, its meta-test accuracy at
-    ``steps`` 20 and :data:`LONG_STEPS` and the change from its start, paired subset by subset
-    and seed by seed (:func:`~tdca_lib.claims.difference`), with the rule's verdict on "it
-    improves on its start"; and, picked per seed by ``validation`` (the evolution's own
-    samples, never meta-test), the milestone it would ship and that centre's meta-test. Points
-    judged before a horizon or validation was recorded leave those cells empty."""
+def warm_runs(folder: Path | None = None, population: int = 32) -> dict[str, list[dict]]:
+    """The stored curves of every search that starts from the DFA-fitted network
+    (:attr:`Variant.warm_start`) at ``population``, by variant, with the largest evaluations
+    all of a variant's seeds reached (``"at"``, 0 when one has only its start)."""
     runs: dict[str, list[dict]] = {}
     for path in sorted((folder or FOLDER).glob("*/curve.json")):
         curve = read_curve(path)
@@ -597,24 +593,48 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
         if (curve["run"]["population"] == population and variant in VARIANTS
                 and VARIANTS[variant].warm_start):
             runs.setdefault(variant, []).append(curve)
+    return runs
+
+
+def reached(curves: list[dict]) -> int:
+    """The largest member evaluations every one of ``curves`` reached."""
+    return min(max(p["evaluations"] for p in c["points"]) for c in curves)
+
+
+def start_and_end(curves: list[dict], at: int, key: str) -> tuple[list[float], list[float]]:
+    """``key``'s values (``meta_test`` or ``meta_test_50``: one a subset) at the start and at
+    ``at`` evaluations, seed after seed, paired subset by subset; empty where a seed's start or
+    point there lacks ``key`` (judged before it was recorded)."""
+    start, end = [], []
+    for c in curves:
+        points = {p["evaluations"]: p for p in c["points"]}
+        if key not in points[0] or key not in points.get(at, {}):
+            return [], []
+        start += points[0][key]
+        end += points[at][key]
+    return start, end
+
+
+def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFrame:
+    """One row a search from the DFA-fitted start (:func:`warm_runs`): at the largest
+    evaluations every one of its seeds reached, its meta-test accuracy at 20 and
+    :data:`LONG_STEPS` inner steps and the change from its start, paired subset by subset and
+    seed by seed (:func:`~tdca_lib.claims.difference`), with the rule's verdict on "it improves
+    on its start"; and, picked per seed by ``validation`` (the evolution's own samples, never
+    meta-test), the milestone it would ship and that centre's meta-test. Points judged before a
+    horizon or validation was recorded leave those cells empty."""
     rows = []
-    for variant, curves in runs.items():
-        at = min(max(p["evaluations"] for p in c["points"]) for c in curves)
+    for variant, curves in warm_runs(folder, population).items():
+        at = reached(curves)
         if at == 0:
             continue  # only its start so far
         row = {"variant": variant, "search": VARIANTS[variant].about, "seeds": len(curves),
                "evaluations": at}
         for key, steps in (("meta_test", 20), ("meta_test_50", LONG_STEPS)):
-            start, end = [], []
-            for c in curves:
-                points = {p["evaluations"]: p for p in c["points"]}
-                if key in points[0] and key in points.get(at, {}):
-                    start += points[0][key]
-                    end += points[at][key]
-            complete = len(start) == len(curves) * data.META_TEST_SUBSETS
-            diff = claims.difference(end, start) if complete else None
-            row |= {f"start, {steps} steps (%)": 100 * np.mean(start) if complete else np.nan,
-                    f"evolved, {steps} steps (%)": 100 * np.mean(end) if complete else np.nan,
+            start, end = start_and_end(curves, at, key)
+            diff = claims.difference(end, start) if start else None
+            row |= {f"start, {steps} steps (%)": 100 * np.mean(start) if start else np.nan,
+                    f"evolved, {steps} steps (%)": 100 * np.mean(end) if start else np.nan,
                     f"change, {steps} steps": diff.describe() if diff else "",
                     f"verdict, {steps} steps": claims.verdict(diff) if diff else ""}
         picked = [max((p for p in c["points"] if "validation" in p and p["evaluations"] <= at),
@@ -625,3 +645,21 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
                                        if all(picked) else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def judge_improvements(table: claims.Claims, folder: Path | None = None,
+                       population: int = 32) -> None:
+    """Record, for each search from the DFA-fitted start, the claim that evolution improves on
+    its start on meta-test, at 20 steps and (where recorded) at :data:`LONG_STEPS`, by the
+    project's one rule (:meth:`~tdca_lib.claims.Claims.compare`, paired subset by subset)."""
+    for variant, curves in warm_runs(folder, population).items():
+        at = reached(curves)
+        if at == 0:
+            continue
+        for key, steps in (("meta_test", 20), ("meta_test_50", LONG_STEPS)):
+            start, end = start_and_end(curves, at, key)
+            if start:
+                table.compare(f"(ours) evolution with {variant} improves on its start on "
+                              f"meta-test, {steps} steps", end, start,
+                              evidence=f"{len(curves)} seed{'s' * (len(curves) > 1)} x "
+                              f"{data.META_TEST_SUBSETS} subsets at {at} evaluations")

@@ -375,3 +375,10 @@ def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tm
     assert row["verdict, 50 steps"] == "not supported"
     assert row["picked by validation (evaluations)"] == "4, 4"
     assert row["picked, 20 steps (%)"] == pytest.approx(91.333, abs=1e-3)
+    table = scale.claims.Claims()
+    scale.judge_improvements(table, tmp_path, population=4)
+    verdicts = table.frame().set_index("claim")["verdict"].to_dict()
+    assert verdicts == {
+        "(ours) evolution with held-out improves on its start on meta-test, 20 steps": "supported",
+        "(ours) evolution with held-out improves on its start on meta-test, 50 steps":
+            "not supported"}
