@@ -117,6 +117,12 @@ VARIANTS: dict[str, Variant] = {
         "held-out-tiny-steps, each generation 20 or 50 inner steps and a zero or a fresh "
         "Kaiming init", **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003)),
         horizons=(20, 50), vary_init=True),
+    # the same aim from the paper's random start, where there is no good start to keep and the
+    # baseline's larger steps are the ones that make progress
+    "random-start-held-out-horizons-inits": Variant(
+        "the paper's random start and steps, held-out's fitness, each generation 20 or 50 "
+        "inner steps and a zero or a fresh Kaiming init", held_out=0.5, horizons=(20, 50),
+        vary_init=True),
 }
 LONG_STEPS = 50  # meta-test also at Table 1's second horizon: a rule must not lose with time
 VALIDATION_SPLIT = 0.5  # validation: train on this first part of the evolution's samples,
