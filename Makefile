@@ -39,7 +39,7 @@ setup: $(STAMP) data
 
 # Regenerate every figure and table into figures/ (PROFILE=smoke|quick|paper).
 figures: setup
-	$(PY) -m tdca_lib.reproduce --profile $(PROFILE)
+	$(PY) -m tdca_lib.machinery.reproduce --profile $(PROFILE)
 
 # Lint; then the unit tests and the notebooks in one pytest session over all cores, the
 # notebooks' checked outputs compared by nbval with the committed ones, while the companion book
@@ -87,7 +87,7 @@ bench: setup
 	$(PY) benchmarks/bench_metaworld.py
 	$(PY) benchmarks/bench_distributed.py
 
-# Offline data sets where this machine can have them (see tdca_lib/data.py); never fails.
+# Offline data sets where this machine can have them (see tdca_lib/machinery/data.py); never fails.
 data:
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \

@@ -35,8 +35,9 @@ RUNS = ("supervised", "rl")
 def make_run(name: str):
     """(fitness, PGPE) of the run ``name`` at the quick profile's scale; ``+trivial``: the same
     PGPE with a fitness that costs nothing."""
-    from tdca_lib import data, rl, supervised
-    from tdca_lib.pgpe import PGPE
+    from tdca_lib.experiments import rl, supervised
+    from tdca_lib.machinery import data
+    from tdca_lib.method.pgpe import PGPE
 
     kind = name.removesuffix("+trivial")
     if kind == "supervised":
@@ -62,8 +63,8 @@ def make_run(name: str):
 
 def worker(name: str, generations: int) -> None:
     """Under torchrun: one warm-up generation, then ``generations`` timed; rank 0 prints."""
-    from tdca_lib.distributed import is_main_process, world_size
-    from tdca_lib.outer_loop import evolve
+    from tdca_lib.method.distributed import is_main_process, world_size
+    from tdca_lib.method.outer_loop import evolve
 
     fitness, pgpe = make_run(name)
     evolve(fitness, pgpe, 1, progress=False)

@@ -19,7 +19,8 @@ import time
 import torch
 from common import describe
 
-from tdca_lib import data, scale, supervised
+from tdca_lib.experiments import scale, supervised
+from tdca_lib.machinery import data
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ Simulator steps per second with uniformly random actions, measured in the same r
 
 - one plain Meta-World environment per task type, stepped in a Python loop, reset every
   ``max_steps`` steps (the time split evenly between the three task types);
-- tdca_lib.metaworld_envs.MetaWorldPopulation on the training variants (P members x 9 rows),
+- tdca_lib.experiments.metaworld_envs.MetaWorldPopulation on the training variants (P members x 9
+rows),
   whole episodes from ``reset`` until done, on a plain list of environments and on gymnasium's
   SyncVectorEnv; with the time it takes to build and the memory per row (resident set growth,
   of the first build only).
@@ -25,7 +26,7 @@ import time
 import torch
 from common import describe
 
-from tdca_lib import metaworld_envs as mw
+from tdca_lib.experiments import metaworld_envs as mw
 
 # (P, U, T): population, agent updates, episode length; the last is the paper's RL scale.
 SCALES = [(8, 5, 150), (8, 10, 150), (16, 10, 150), (16, 20, 150), (32, 20, 150),

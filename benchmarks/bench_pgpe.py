@@ -17,10 +17,11 @@ import argparse
 import torch
 from common import count_flops, describe, matmul_gflops, timed
 
-from tdca_lib import bottom_up, gaussian, supervised
-from tdca_lib.device import keep_freed_memory, resolve_device
-from tdca_lib.inner_loop import tdca_direction, train
-from tdca_lib.pgpe import PGPE
+from tdca_lib.experiments import gaussian, supervised
+from tdca_lib.machinery.device import keep_freed_memory, resolve_device
+from tdca_lib.method import bottom_up
+from tdca_lib.method.inner_loop import tdca_direction, train
+from tdca_lib.method.pgpe import PGPE
 
 
 def gaussian_generations_per_second(device, generations: int = 100) -> float:

@@ -7,7 +7,8 @@ For each task, simulator steps per second with uniformly random actions, measure
 
 - one plain gymnasium environment (``gym.make``) stepped in a Python loop, reset when its
   episode ends;
-- the population environment of tdca_lib.rl_envs for P members, whole episodes from ``reset``
+- the population environment of tdca_lib.experiments.rl_envs for P members, whole episodes from
+``reset``
   until every member is done. Counted are the steps of members still running: a finished
   member's steps are free and would flatter the figure. With random actions a CartPole member
   falls after ~22 steps while the population's episode lasts until its last member falls, so
@@ -30,8 +31,8 @@ import gymnasium as gym
 import torch
 from common import describe
 
-from tdca_lib import rl_envs
-from tdca_lib.device import resolve_device
+from tdca_lib.experiments import rl_envs
+from tdca_lib.machinery.device import resolve_device
 
 # (task, keyword arguments of rl_envs.make, label, largest population)
 CASES = [

@@ -25,8 +25,8 @@ import argparse
 from bench_pgpe import inner_step
 from common import count_flops, describe, matmul_gflops, timed
 
-from tdca_lib import supervised
-from tdca_lib.device import keep_freed_memory, resolve_device
+from tdca_lib.experiments import supervised
+from tdca_lib.machinery.device import keep_freed_memory, resolve_device
 
 SETTINGS = ((20, 1000), (50, 10000), (150, 60000))
 

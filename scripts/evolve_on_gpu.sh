@@ -15,11 +15,11 @@ export OMP_NUM_THREADS=1
 mkdir -p runs
 for dataset in mnist fashion_mnist; do
   for architecture in deep_fc deep_cnn; do
-    $PY -m tdca_lib.supervised --profile "$PROFILE" --architecture $architecture --dataset $dataset \
+    $PY -m tdca_lib.experiments.supervised --profile "$PROFILE" --architecture $architecture --dataset $dataset \
       --device cuda > runs/gpu-$architecture-$dataset.log 2>&1 &
   done
   for config in 100-to-1000 36-to-900 6x6-to-30x30; do
-    $PY -m tdca_lib.supervised --profile "$PROFILE" --credits $config --dataset $dataset \
+    $PY -m tdca_lib.experiments.supervised --profile "$PROFILE" --credits $config --dataset $dataset \
       --device cuda > runs/gpu-$config-$dataset.log 2>&1 &
   done
 done

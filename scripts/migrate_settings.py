@@ -7,7 +7,7 @@ merged supervised settings: ``architecture="mlp"``, ``sites=None``; RL: ``episod
 and records the command that makes each network today. It rewrites, in place:
 
 - the shipped networks' manifests (``data/checkpoints/``, or ``--checkpoints``), through
-  :func:`tdca_lib.checkpoints.add_settings` (networks and logs untouched);
+  :func:`tdca_lib.machinery.checkpoints.add_settings` (networks and logs untouched);
 - the resume states of evolution runs (``runs/*/state.pt``, ``data/scale/*/state.pt``) and the
   scale study's curves (``data/scale/*/curve.json``), so that they resume.
 
@@ -26,10 +26,16 @@ from typing import Any
 
 import torch
 
-from tdca_lib import gaussian, rl, supervised
-from tdca_lib.checkpoints import add_settings
-from tdca_lib.files import ROOT, atomic_torch_save, atomic_write_text, checkpoints_dir, runs_dir
-from tdca_lib.profiles import evolved_settings
+from tdca_lib.experiments import gaussian, rl, supervised
+from tdca_lib.machinery.checkpoints import add_settings
+from tdca_lib.machinery.files import (
+    ROOT,
+    atomic_torch_save,
+    atomic_write_text,
+    checkpoints_dir,
+    runs_dir,
+)
+from tdca_lib.machinery.profiles import evolved_settings
 
 # A stored network's name starts with its experiment's: which settings class made it, and the
 # command that makes it again.

@@ -1,16 +1,16 @@
 import pytest
 import torch
 
-from tdca_lib import inner_loop
-from tdca_lib.bottom_up import PopulationCNN, deep_fc
-from tdca_lib.credit import (
+from tdca_lib.method import inner_loop
+from tdca_lib.method.bottom_up import PopulationCNN, deep_fc
+from tdca_lib.method.credit import (
     cnn_credits_to_gradient,
     conv_hebbian_update,
     credits_to_gradient,
     network_credits_to_gradient,
 )
-from tdca_lib.inner_loop import bp_direction, evaluate, population_cross_entropy, train
-from tdca_lib.population import PopulationMLP
+from tdca_lib.method.inner_loop import bp_direction, evaluate, population_cross_entropy, train
+from tdca_lib.method.population import PopulationMLP
 
 # A small CNN with every dimension different (2x9x8 images, 3 channels of 3x3, stride 2 -> 3x4x3)
 SMALL = dict(image_shape=(2, 9, 8), channels=3, kernel=3, stride=2, hidden=(5, 4), classes=3)

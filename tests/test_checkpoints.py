@@ -5,8 +5,13 @@ import pickle
 import pytest
 import torch
 
-from tdca_lib import checkpoints
-from tdca_lib.checkpoints import CheckpointError, CheckpointMissing, load_evolved, save_evolved
+from tdca_lib.machinery import checkpoints
+from tdca_lib.machinery.checkpoints import (
+    CheckpointError,
+    CheckpointMissing,
+    load_evolved,
+    save_evolved,
+)
 
 SETTINGS = {"seed": 0, "hidden": 16}
 LOG = [{"generation": 1, "center": 0.5, "best": 0.7, "mean": 0.2, "nonfinite": 0, "sigma": 0.1}]
@@ -38,10 +43,10 @@ def test_manifest_says_how_the_network_was_made(tmp_path):
     try:
         manifest = save_evolved("net", torch.arange(5.0), LOG, experiment="test",
                                 profile="quick", settings=SETTINGS, folder=tmp_path,
-                                command="python -m tdca_lib.rl --task T")
+                                command="python -m tdca_lib.experiments.rl --task T")
     finally:
         torch.set_num_threads(threads)
-    assert manifest["command"] == "python -m tdca_lib.rl --task T"
+    assert manifest["command"] == "python -m tdca_lib.experiments.rl --task T"
     assert manifest["threads"] == 1
     assert load(tmp_path)[2] == manifest
 

@@ -8,21 +8,21 @@ import sys
 
 import pytest
 
-from tdca_lib.checkpoints import load_evolved
+from tdca_lib.machinery.checkpoints import load_evolved
 
 pytestmark = pytest.mark.slow
 
 TINY_SUPERVISED = ["--set", "generations=2", "population=2", "train_size=100",
                    "test_size=100", "steps=2", "seeds=1"]
 COMMANDS = {  # name shipped: the command's arguments
-    "supervised-mnist-2steps-100-quick": ["tdca_lib.supervised", *TINY_SUPERVISED],
-    "diffusion-10-to-100-mnist-2steps-100-quick": ["tdca_lib.supervised", "--credits",
+    "supervised-mnist-2steps-100-quick": ["tdca_lib.experiments.supervised", *TINY_SUPERVISED],
+    "diffusion-10-to-100-mnist-2steps-100-quick": ["tdca_lib.experiments.supervised", "--credits",
                                                    "10-to-100", *TINY_SUPERVISED],
-    "deep-fc-mnist-2steps-100-quick": ["tdca_lib.supervised", "--architecture", "deep_fc",
-                                       *TINY_SUPERVISED],
-    "rl-CartPole-v1-2updates-quick": ["tdca_lib.rl", "--task", "CartPole-v1", "--set",
+    "deep-fc-mnist-2steps-100-quick": ["tdca_lib.experiments.supervised", "--architecture",
+                                       "deep_fc", *TINY_SUPERVISED],
+    "rl-CartPole-v1-2updates-quick": ["tdca_lib.experiments.rl", "--task", "CartPole-v1", "--set",
                                       "updates=2", "generations=2", "population=2", "seeds=1"],
-    "metaworld-1updates-10steps-quick": ["tdca_lib.rl", "--task", "Meta-World", "--set",
+    "metaworld-1updates-10steps-quick": ["tdca_lib.experiments.rl", "--task", "Meta-World", "--set",
                                          "updates=1", "episode_steps=10", "generations=1",
                                          "population=2", "seeds=1"],
 }
@@ -53,15 +53,15 @@ def test_an_evolution_command_ships_a_network_that_loads(name, tmp_path):
 
 
 def test_the_scale_command_writes_a_curve(tmp_path):
-    done = run(["tdca_lib.scale", "--population", "2", "--evaluations", "2", "--folder",
+    done = run(["tdca_lib.experiments.scale", "--population", "2", "--evaluations", "2", "--folder",
                 str(tmp_path)], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     curve = json.loads(next(tmp_path.glob("*/curve.json")).read_text())
     assert [p["evaluations"] for p in curve["points"]] == [0, 2]
-    assert curve["command"].startswith("python -m tdca_lib.scale --population 2")
-    assert run(["tdca_lib.scale", "--population", "3"], tmp_path).returncode == 2  # odd
+    assert curve["command"].startswith("python -m tdca_lib.experiments.scale --population 2")
+    assert run(["tdca_lib.experiments.scale", "--population", "3"], tmp_path).returncode == 2  # odd
 
 
 def test_a_bad_setting_is_one_line_and_status_2(tmp_path):
-    done = run(["tdca_lib.supervised", "--set", "generations=abc"], tmp_path)
+    done = run(["tdca_lib.experiments.supervised", "--set", "generations=abc"], tmp_path)
     assert done.returncode == 2 and "generations" in done.stderr.splitlines()[-1]

@@ -1,5 +1,5 @@
-from tdca_lib import complexity
-from tdca_lib.complexity import Method
+from tdca_lib.experiments import complexity
+from tdca_lib.experiments.complexity import Method
 
 
 def test_parameter_counts_of_the_networks_the_library_builds():
@@ -68,7 +68,7 @@ def test_ratios_to_paper_has_a_line_per_mnist_method():
 
 
 def test_complexity_claims_are_judged_from_the_table():
-    from tdca_lib.claims import NOT_SUPPORTED, SUPPORTED, Claims
+    from tdca_lib.machinery.claims import NOT_SUPPORTED, SUPPORTED, Claims
 
     claims = Claims()
     complexity.judge_claims(claims, fake_table_s4())

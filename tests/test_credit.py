@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tdca_lib.credit import hebbian_update
-from tdca_lib.population import PopulationMLP
+from tdca_lib.method.credit import hebbian_update
+from tdca_lib.method.population import PopulationMLP
 
 
 def test_backprop_delta_as_credit_reproduces_autograds_gradient_exactly():
@@ -40,7 +40,7 @@ def test_shapes_and_zero_credit_means_no_change():
 
 
 def test_times_derivative_is_the_credit_times_the_activation_slope():
-    from tdca_lib.credit import times_derivative
+    from tdca_lib.method.credit import times_derivative
 
     a = torch.linspace(-3, 3, 61, dtype=torch.float64).reshape(1, 61, 1)
     credit = torch.randn(1, 61, 1, dtype=torch.float64)

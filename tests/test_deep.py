@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tdca_lib import supervised
-from tdca_lib.checkpoints import CheckpointMissing
-from tdca_lib.data import Dataset
+from tdca_lib.experiments import supervised
+from tdca_lib.machinery.checkpoints import CheckpointMissing
+from tdca_lib.machinery.data import Dataset
 
 
 def images(n=30, features=784):

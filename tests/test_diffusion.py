@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tdca_lib import diffusion, supervised
-from tdca_lib.checkpoints import CheckpointError
-from tdca_lib.data import Dataset
+from tdca_lib.experiments import diffusion, supervised
+from tdca_lib.machinery.checkpoints import CheckpointError
+from tdca_lib.machinery.data import Dataset
 
 
 def tiny_dataset(n=40, features=12):
@@ -73,7 +73,7 @@ def test_a_missing_network_names_the_command_that_makes_it(tmp_path, monkeypatch
 
 
 def test_a_gap_is_judged_on_meta_test_and_a_differing_meta_train_is_named():
-    from tdca_lib.diffusion import judge_gap
+    from tdca_lib.experiments.diffusion import judge_gap
 
     accuracy = {"meta-test": {"mnist/a": 0.80, "mnist/b": 0.82},
                 "meta-train": {"mnist/a": 0.90, "mnist/b": 0.85}}
@@ -175,7 +175,7 @@ def accuracy_of(gaps):
 
 
 def test_judge_claims_gives_the_verdicts_the_gaps_imply():
-    from tdca_lib.claims import Claims
+    from tdca_lib.machinery.claims import Claims
 
     configs = {c: supervised.settings_for("quick", credits=c) for c in diffusion.CONFIGS}
     claims = Claims()
@@ -220,7 +220,7 @@ def test_evolution_speed_reads_every_log_at_the_same_generations():
 
 
 def test_fig4cd_credits_diffuse_the_site_credits_through_the_kernel():
-    from tdca_lib import credit
+    from tdca_lib.method import credit
 
     credits = diffusion.fig4cd_credits(seed=0)
     assert credits["line_kernel"].shape == (10, 100) and credits["neurons"].shape == (100, 1)
@@ -237,7 +237,7 @@ def test_fig4cd_credits_diffuse_the_site_credits_through_the_kernel():
 
 
 def test_the_section_figures_draw_what_they_are_given():
-    from tdca_lib import plots
+    from tdca_lib.machinery import plots
 
     fig = plots.fig4cd(diffusion.fig4cd_credits())
     titles = [ax.get_title() for ax in fig.axes[:3]]

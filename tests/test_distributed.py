@@ -22,8 +22,15 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tdca_lib import rl, supervised
-from tdca_lib.distributed import Share, evaluate_fitness, is_main_process, rank, shares, world_size
+from tdca_lib.experiments import rl, supervised
+from tdca_lib.method.distributed import (
+    Share,
+    evaluate_fitness,
+    is_main_process,
+    rank,
+    shares,
+    world_size,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATIONS = 4
@@ -33,10 +40,11 @@ SCRIPT = textwrap.dedent("""
     import functools
     import sys
     import torch
-    from tdca_lib import data, rl, supervised
-    from tdca_lib.distributed import rank
-    from tdca_lib.outer_loop import evolve
-    from tdca_lib.pgpe import PGPE
+    from tdca_lib.experiments import rl, supervised
+    from tdca_lib.machinery import data
+    from tdca_lib.method.distributed import rank
+    from tdca_lib.method.outer_loop import evolve
+    from tdca_lib.method.pgpe import PGPE
 
     out, generations, fail_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
@@ -225,9 +233,9 @@ def test_a_failing_rank_stops_the_run_and_one_process_resumes_it(tmp_path, one_p
 # which would wait 30 s for a stopped process to take its SIGTERM.
 STOPPING = textwrap.dedent("""
     import os, signal, sys, torch
-    from tdca_lib.distributed import rank
-    from tdca_lib.outer_loop import command, evolve
-    from tdca_lib.pgpe import PGPE
+    from tdca_lib.method.distributed import rank
+    from tdca_lib.method.outer_loop import command, evolve
+    from tdca_lib.method.pgpe import PGPE
 
     def fitness(params, generation, share=None):
         if rank() == 1 and generation == 3:
@@ -280,7 +288,7 @@ def test_a_stopped_rank_stops_the_others_within_the_timeout_naming_it(tmp_path):
 
 
 def test_the_timeout_follows_the_longest_generation_or_the_setting(monkeypatch):
-    from tdca_lib import distributed
+    from tdca_lib.method import distributed
 
     monkeypatch.delenv(distributed.TIMEOUT_VARIABLE, raising=False)
     monkeypatch.setattr(distributed, "_longest_generation", 0.0)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tdca_lib import data, gaussian, rl, scale, supervised
-from tdca_lib.outer_loop import command
+from tdca_lib.experiments import gaussian, rl, scale, supervised
+from tdca_lib.machinery import data
+from tdca_lib.method.outer_loop import command
 
 
 def one_error_line(capsys) -> str:

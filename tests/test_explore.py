@@ -8,7 +8,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from tdca_lib import explore, gaussian
+from tdca_lib.experiments import gaussian
+from tdca_lib.machinery import explore
 
 SETTINGS = gaussian.PROFILES.get("smoke")  # loads the networks quick shipped
 
@@ -142,7 +143,8 @@ def test_headless_shows_one_static_figure(explorer, monkeypatch, interactive):
 
 @pytest.fixture(scope="module")
 def inner_steps():
-    from tdca_lib import data, supervised
+    from tdca_lib.experiments import supervised
+    from tdca_lib.machinery import data
 
     settings = supervised.SupervisedSettings(steps=4, train_size=200)
     dataset = data.load("mnist", settings.train_size, 300)
@@ -153,7 +155,7 @@ def inner_steps():
 
 
 def test_inner_steps_deltas_are_backprops_and_credits_the_tdca_networks(inner_steps):
-    from tdca_lib import supervised
+    from tdca_lib.experiments import supervised
 
     result = inner_steps.run(step=2, sample=7)
     s = inner_steps.settings
@@ -176,7 +178,7 @@ def test_inner_steps_deltas_are_backprops_and_credits_the_tdca_networks(inner_st
 
 
 def test_inner_steps_curves_are_table_1s_trainings(inner_steps):
-    from tdca_lib import supervised
+    from tdca_lib.experiments import supervised
 
     result = inner_steps.run(step=0, sample=0)
     for method in ("tdca", "zero_bp"):

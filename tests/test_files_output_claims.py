@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims  # noqa: E402
-from tdca_lib.files import atomic_write, atomic_write_text  # noqa: E402
-from tdca_lib.output import STYLE, Output  # noqa: E402
-from tdca_lib.reproduce import gallery  # noqa: E402
+from tdca_lib.machinery.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims  # noqa: E402
+from tdca_lib.machinery.files import atomic_write, atomic_write_text  # noqa: E402
+from tdca_lib.machinery.output import STYLE, Output  # noqa: E402
+from tdca_lib.machinery.reproduce import gallery  # noqa: E402
 
 
 def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import gaussian
+from tdca_lib.experiments import gaussian
 
 L = gaussian.LANDSCAPE
 

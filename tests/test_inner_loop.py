@@ -1,14 +1,14 @@
 import torch
 
-from tdca_lib.credit import credits_to_gradient
-from tdca_lib.inner_loop import (
+from tdca_lib.method.credit import credits_to_gradient
+from tdca_lib.method.inner_loop import (
     bp_direction,
     clip_per_member,
     evaluate,
     population_cross_entropy,
     train,
 )
-from tdca_lib.population import PopulationMLP
+from tdca_lib.method.population import PopulationMLP
 
 
 def test_population_adam_equals_separate_torch_adams_with_clipping():
@@ -94,8 +94,8 @@ def test_evaluate_counts_accuracy_and_cross_entropy_per_member():
 
 
 def test_dense_credit_kernel_reduces_to_the_undiffused_rule():
-    from tdca_lib import credit
-    from tdca_lib.inner_loop import tdca_direction
+    from tdca_lib.method import credit
+    from tdca_lib.method.inner_loop import tdca_direction
 
     torch.manual_seed(2)
     net, tdca = PopulationMLP([6, 8, 10]), PopulationMLP([20, 5, 18])

@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tdca_lib import credit
-from tdca_lib.bottom_up import PopulationCNN
-from tdca_lib.inner_loop import tdca_direction, train
-from tdca_lib.population import PopulationMLP
+from tdca_lib.method import credit
+from tdca_lib.method.bottom_up import PopulationCNN
+from tdca_lib.method.inner_loop import tdca_direction, train
+from tdca_lib.method.population import PopulationMLP
 
 CLASSES = 10
 
@@ -141,7 +141,7 @@ def test_per_member_sample_major_inputs_keep_plain_baddbmm_bit_for_bit():
 
 
 def test_shared_inputs_run_feature_major_with_the_same_numbers():
-    from tdca_lib.population import is_feature_major
+    from tdca_lib.method.population import is_feature_major
 
     gen = torch.Generator().manual_seed(4)
     net = PopulationMLP([30, 16, 10])

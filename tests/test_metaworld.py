@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tdca_lib import rl
+from tdca_lib.experiments import rl
 
 SETTINGS = rl.settings_for("quick", rl.METAWORLD, updates=2, episode_steps=3, tdca_hidden=4,
                            agent_hidden=4)
@@ -58,7 +58,7 @@ def test_bad_settings_are_refused():
 def test_the_stored_sac_baseline_had_one_agents_experience():
     """Notebook 06 finds the SAC runs by the quick agents' steps: (updates + fitness episodes)
     x episode steps."""
-    from tdca_lib import rl_baselines
+    from tdca_lib.experiments import rl_baselines
 
     assert rl.agent_steps(SETTINGS) == (2 + 1) * 3
     quick = rl.settings_for("quick", rl.METAWORLD)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tdca_lib import metaworld_envs as mw
+from tdca_lib.experiments import metaworld_envs as mw
 
 DIAL, DOOR = "dial-turn-v3", "door-close-v3"
 VECTORIZATIONS = ["list", "sync"]
@@ -212,7 +212,7 @@ def test_an_optimiser_can_be_made_after_a_frame():
     """Notebook 06 renders, then trains agents with Adam: that once segfaulted the process
     (triton's LLVM loaded after Mesa's EGL). In a fresh process, so a crash fails this test
     alone."""
-    code = ("import torch\nfrom tdca_lib import metaworld_envs as mw\n"
+    code = ("import torch\nfrom tdca_lib.experiments import metaworld_envs as mw\n"
             "try:\n    mw.frame('dial-turn-v3', size=32)\n"
             "except RuntimeError:\n    print('no renderer')\n"
             "torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])\nprint('made')\n")
@@ -236,7 +236,7 @@ def test_frame_without_a_renderer_says_how_to_fix_it(monkeypatch):
 def test_frame_with_osmesa_missing_says_how_to_fix_it():
     """MUJOCO_GL=osmesa without libosmesa6, the usual failure on a CPU machine: MuJoCo's own
     import fails (in a fresh process, since a failed OpenGL import spoils the one that tried)."""
-    code = ("from tdca_lib import metaworld_envs as mw\n"
+    code = ("from tdca_lib.experiments import metaworld_envs as mw\n"
             "try:\n    mw.frame('dial-turn-v3', size=32)\n"
             "except RuntimeError as err:\n    print('RuntimeError:', err)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -247,9 +247,10 @@ def test_frame_with_osmesa_missing_says_how_to_fix_it():
 
 
 def test_rl_play_drives_it():
-    """tdca_lib.rl.play plays it unchanged: one agent per member, repeated over its V rows."""
-    from tdca_lib.population import PopulationMLP
-    from tdca_lib.rl import play
+    """tdca_lib.experiments.rl.play plays it unchanged: one agent per member, repeated over its V
+    rows."""
+    from tdca_lib.experiments.rl import play
+    from tdca_lib.method.population import PopulationMLP
 
     agent = PopulationMLP([39, 8, 4])
     theta = torch.stack([agent.init(torch.Generator().manual_seed(p)) for p in range(2)])

@@ -1,10 +1,11 @@
-"""Table S6 and the Meta-World claims (tdca_lib.metaworld) on small fake results."""
+"""Table S6 and the Meta-World claims (tdca_lib.experiments.metaworld) on small fake results."""
 
 import torch
 
-from tdca_lib import metaworld, paper, rl
-from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
-from tdca_lib.rl_baselines import BaselineRun
+from tdca_lib.experiments import metaworld, rl
+from tdca_lib.experiments.rl_baselines import BaselineRun
+from tdca_lib.machinery import paper
+from tdca_lib.machinery.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
 
 SEEDS = 2
 SETTINGS = rl.settings_for("quick", rl.METAWORLD)
@@ -13,7 +14,8 @@ MISSING = "TDCA network 'metaworld-10updates-150steps-quick' not found"
 
 def split_result(variants: int, per_task: tuple[float, float, float],
                  success: tuple[float, float, float], with_ids: bool) -> dict:
-    """A fake :func:`tdca_lib.rl.evaluate_tdca` result, member-major like the real one: every
+    """A fake :func:`tdca_lib.experiments.rl.evaluate_tdca` result, member-major like the real one:
+    every
     row of task type k returns ``per_task[k]`` (plus 0, 1, 2... within the task, so the mean is
     ``per_task[k] + (variants * SEEDS - 1) / 2``) and succeeds ``success[k]`` of the time."""
     task_ids = torch.arange(3).repeat_interleave(variants).repeat(SEEDS)

@@ -8,12 +8,13 @@ import json
 import pytest
 import torch
 
-from tdca_lib import checkpoints, gaussian, rl, supervised
-from tdca_lib.checkpoints import CheckpointError, save_evolved
-from tdca_lib.files import ROOT
-from tdca_lib.outer_loop import ResumeMismatch, evolve
-from tdca_lib.pgpe import PGPE
-from tdca_lib.profiles import evolved_settings
+from tdca_lib.experiments import gaussian, rl, supervised
+from tdca_lib.machinery import checkpoints
+from tdca_lib.machinery.checkpoints import CheckpointError, save_evolved
+from tdca_lib.machinery.files import ROOT
+from tdca_lib.machinery.profiles import evolved_settings
+from tdca_lib.method.outer_loop import ResumeMismatch, evolve
+from tdca_lib.method.pgpe import PGPE
 
 spec = importlib.util.spec_from_file_location("migrate", ROOT / "scripts" / "migrate_settings.py")
 migrate = importlib.util.module_from_spec(spec)

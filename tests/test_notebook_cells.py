@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tdca_lib.files import ROOT
+from tdca_lib.machinery.files import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MAX_LINES = 25

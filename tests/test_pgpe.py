@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tdca_lib.outer_loop import evolve
-from tdca_lib.pgpe import PGPE, ClipUp, centered_ranks
+from tdca_lib.method.outer_loop import evolve
+from tdca_lib.method.pgpe import PGPE, ClipUp, centered_ranks
 
 
 def sphere(optimum):

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from tdca_lib import gaussian
-from tdca_lib.profiles import PROFILE_NAMES
+from tdca_lib.experiments import gaussian
+from tdca_lib.machinery.profiles import PROFILE_NAMES
 
 
 def test_every_profile_builds_settings():
@@ -33,8 +33,8 @@ def test_overrides_apply_on_top_of_the_profile():
 
 
 def test_smoke_and_quick_differ_only_in_settings_that_do_not_change_the_evolved_network():
-    from tdca_lib import supervised
-    from tdca_lib.profiles import evolved_settings
+    from tdca_lib.experiments import supervised
+    from tdca_lib.machinery.profiles import evolved_settings
 
     smoke, quick = supervised.PROFILES.get("smoke"), supervised.PROFILES.get("quick")
     assert smoke.table1_settings != quick.table1_settings
@@ -43,7 +43,7 @@ def test_smoke_and_quick_differ_only_in_settings_that_do_not_change_the_evolved_
 
 
 def test_replace_shipped_on_the_command_line_is_the_setting():
-    from tdca_lib.profiles import evolution_command
+    from tdca_lib.machinery.profiles import evolution_command
 
     _, overrides = evolution_command("test", ["--replace-shipped", "--set", "sigma=nan"],
                                      lambda args, overrides: overrides)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 import torch
 
-from tdca_lib import reproduce
+from tdca_lib.machinery import reproduce
 
 
 def write_notebook(path, *sources):
@@ -92,9 +92,9 @@ def test_a_shared_manifest_keeps_every_record_when_processes_write_at_once(tmp_p
     import subprocess
     import sys
 
-    write = ("import sys, pandas as pd; from tdca_lib.output import Output; o = Output('s', "
-             "'smoke'); [o.table(pd.DataFrame({'a': [i]}), f'{sys.argv[1]}{i}', 'c') "
-             "for i in range(40)]")
+    write = ("import sys, pandas as pd; from tdca_lib.machinery.output import Output; "
+             "o = Output('s', 'smoke'); "
+             "[o.table(pd.DataFrame({'a': [i]}), f'{sys.argv[1]}{i}', 'c') for i in range(40)]")
     env = os.environ | {"TDCA_FIGURES_DIR": str(tmp_path)}
     writers = [subprocess.Popen([sys.executable, "-c", write, p], env=env) for p in "ab"]
     assert [w.wait() for w in writers] == [0, 0]
@@ -220,7 +220,7 @@ def test_kernels_run_headless_so_pygame_leaves_nothing_on_stderr(notebooks, monk
 
 TABLE = """
 import pandas as pd
-from tdca_lib.output import Output
+from tdca_lib.machinery.output import Output
 import torch
 out = Output("03_table", profile)
 out.table(pd.DataFrame({"Method": ["TDCA", "BP"], "Test": ["81.25 ± 0.50%", "supported"]}),
@@ -296,7 +296,7 @@ def test_a_second_compare_of_a_profile_stops_and_leaves_the_first_ones_files(not
     first = "being written by the first compare"
     (scratch / "figures" / "accuracy.csv").write_text(first)
     lock = os.open(scratch / "lock", os.O_RDWR | os.O_CREAT)  # the first compare holds it
-    os.write(lock, b"process 4242 (python -m tdca_lib.reproduce --compare)\n")
+    os.write(lock, b"process 4242 (python -m tdca_lib.machinery.reproduce --compare)\n")
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         with pytest.raises(SystemExit, match=r"--compare: .*compared/smoke is in use by "
@@ -333,7 +333,7 @@ def test_a_broken_shipped_network_fails_its_notebook_and_writes_nothing(tmp_path
                                                                         capsys, damage):
     import shutil
 
-    from tdca_lib import checkpoints, files
+    from tdca_lib.machinery import checkpoints, files
 
     shipped = tmp_path / "checkpoints"
     shutil.copytree(files.ROOT / "data" / "checkpoints", shipped)

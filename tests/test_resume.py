@@ -10,15 +10,15 @@ import time
 import pytest
 import torch
 
-from tdca_lib.outer_loop import ResumeMismatch, evolve
-from tdca_lib.pgpe import PGPE
+from tdca_lib.method.outer_loop import ResumeMismatch, evolve
+from tdca_lib.method.pgpe import PGPE
 
 GENERATIONS = 300
 
 RUN = textwrap.dedent(f"""
     import sys, time, torch
-    from tdca_lib.outer_loop import evolve
-    from tdca_lib.pgpe import PGPE
+    from tdca_lib.method.outer_loop import evolve
+    from tdca_lib.method.pgpe import PGPE
 
     def fitness(params, generation):
         time.sleep(0.005)  # slow enough to be killed in the middle
@@ -107,9 +107,9 @@ def test_a_finished_run_is_not_run_again(tmp_path):
 
 FAULTS = textwrap.dedent("""
     import sys, time, torch
-    from tdca_lib import checkpoints, files
-    from tdca_lib.outer_loop import evolve
-    from tdca_lib.pgpe import PGPE
+    from tdca_lib.machinery import checkpoints, files
+    from tdca_lib.method.outer_loop import evolve
+    from tdca_lib.method.pgpe import PGPE
 
     atomic_write = files.atomic_write
 
@@ -176,13 +176,15 @@ def test_random_kills_even_mid_write_resume_bit_identically(tmp_path):
     print(f"{kills} kills, {mid_write} of them mid-write")
 
 
-# The scale study's run (tdca_lib.scale), small and judged by a stand-in (a real judgement takes
+# The scale study's run (tdca_lib.experiments.scale), small and judged by a stand-in (a real
+# judgement takes
 # seconds a point): every write slowed, so kills land between writing and renaming, and
 # between a milestone's state.pt and its curve.json.
 SCALE = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from tdca_lib import data, files, scale
+    from tdca_lib.experiments import scale
+    from tdca_lib.machinery import data, files
 
     atomic_write = files.atomic_write
 

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 import torch
 
-from tdca_lib import rl
-from tdca_lib.rl_envs import make
+from tdca_lib.experiments import rl
+from tdca_lib.experiments.rl_envs import make
 
 SETTINGS = rl.settings_for("quick", "CartPole-v1", updates=3, tdca_hidden=4)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tdca_lib import rl_baselines
+from tdca_lib.experiments import rl_baselines
 
 
 def test_reinforce_is_deterministic_and_records_every_episode():
@@ -42,7 +42,7 @@ def test_stored_runs_round_trip_and_a_missing_one_names_its_command(tmp_path):
 
 
 def test_sac_trains_on_a_metaworld_variant_and_reports_success():
-    from tdca_lib.metaworld_envs import variants
+    from tdca_lib.experiments.metaworld_envs import variants
 
     run = rl_baselines.sac_metaworld(variants("train")[0], timesteps=40, episode_steps=20,
                                      eval_episodes=1)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from gymnasium.utils import seeding
 
-from tdca_lib import rl_envs
+from tdca_lib.experiments import rl_envs
 
 TASKS = list(rl_envs.ENVIRONMENTS)
 

@@ -12,11 +12,11 @@ import time
 import pytest
 import torch
 
-from tdca_lib import supervised
-from tdca_lib.checkpoints import load_evolved
-from tdca_lib.files import ROOT, FolderLocked, locked
-from tdca_lib.outer_loop import StateUnreadable, command, evolve
-from tdca_lib.pgpe import PGPE
+from tdca_lib.experiments import supervised
+from tdca_lib.machinery.checkpoints import load_evolved
+from tdca_lib.machinery.files import ROOT, FolderLocked, locked
+from tdca_lib.method.outer_loop import StateUnreadable, command, evolve
+from tdca_lib.method.pgpe import PGPE
 
 SHIPPED = ROOT / "data" / "checkpoints"
 MNIST = "supervised-mnist-20steps-1000-quick"
@@ -82,7 +82,7 @@ def test_impossible_settings_are_refused_before_anything_is_written(scratch, cap
 
 
 def test_every_float_setting_is_checked_finite():
-    from tdca_lib import gaussian, rl
+    from tdca_lib.experiments import gaussian, rl
 
     for settings_class, name in [(gaussian.GaussianSettings, "extent"),
                                  (rl.RLSettings, "reward_scale")]:
@@ -91,7 +91,7 @@ def test_every_float_setting_is_checked_finite():
 
 
 def tiny_gaussian(**changes):
-    from tdca_lib import gaussian
+    from tdca_lib.experiments import gaussian
 
     return gaussian.PROFILES.get("quick", **{"generations": 2, "population": 4, "train_grid": 2,
                                               "steps": 2, "checkpoint_every": 1} | changes)
@@ -99,7 +99,7 @@ def tiny_gaussian(**changes):
 
 def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, capsys,
                                                                        monkeypatch):
-    from tdca_lib import gaussian
+    from tdca_lib.experiments import gaussian
 
     assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(generations=3), "quick")) == 0
     before = files(scratch / "checkpoints")
@@ -123,7 +123,7 @@ def test_a_shorter_run_is_not_shipped_over_a_longer_one_without_asking(scratch, 
 ])
 def test_a_run_with_other_settings_is_not_shipped_over_a_shipped_network(scratch, capsys, change,
                                                                          named):
-    from tdca_lib import gaussian
+    from tdca_lib.experiments import gaussian
 
     shipped = scratch / "checkpoints"
     assert command(lambda: gaussian.evolved_tdca(tiny_gaussian(), "quick")) == 0
@@ -136,7 +136,7 @@ def test_a_run_with_other_settings_is_not_shipped_over_a_shipped_network(scratch
         f"error: not shipped: {shipped / 'gaussian-quick.pt'} holds a network evolved with "
         "other settings (")
     assert named in err and "pass --replace-shipped to ship over it" in err
-    assert "python -m tdca_lib.reproduce" in err  # its own command, to keep it
+    assert "python -m tdca_lib.machinery.reproduce" in err  # its own command, to keep it
     assert files(shipped) == before and files(scratch / "runs" / "gaussian-quick") == run_before
     # asked for, it ships over it (its run folder holds the other run: start that afresh)
     shutil.rmtree(scratch / "runs")
@@ -148,7 +148,7 @@ def test_a_run_with_other_settings_is_not_shipped_over_a_shipped_network(scratch
 
 
 def test_a_longer_run_with_the_same_settings_ships_without_asking(scratch):
-    from tdca_lib import gaussian
+    from tdca_lib.experiments import gaussian
 
     gaussian.evolved_tdca(tiny_gaussian(), "quick")
     gaussian.evolved_tdca(tiny_gaussian(generations=3), "quick")  # extends it
@@ -168,7 +168,7 @@ def test_an_unreadable_state_is_named_in_one_line(tmp_path):
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from tdca_lib.files import locked
+    from tdca_lib.machinery.files import locked
     with locked(sys.argv[1]):
         print("holding", flush=True)
         time.sleep(60)
@@ -228,7 +228,7 @@ def test_a_run_error_is_one_line_and_exit_status_1(tmp_path, capsys):
 
 
 def test_an_evolution_command_ends_with_a_one_line_summary(scratch, capsys):
-    from tdca_lib import gaussian
+    from tdca_lib.experiments import gaussian
 
     settings = gaussian.PROFILES.get("quick", generations=3, population=4, train_grid=2, steps=2,
                                      checkpoint_every=1)

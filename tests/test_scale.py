@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from tdca_lib import scale
-from tdca_lib.outer_loop import ResumeMismatch, StateUnreadable, command
+from tdca_lib.experiments import scale
+from tdca_lib.method.outer_loop import ResumeMismatch, StateUnreadable, command
 
 
 def test_milestones_span_the_run_and_double_early():
@@ -104,7 +104,7 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
 
 
 def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume():
-    from tdca_lib import data
+    from tdca_lib.machinery import data
 
     run = scale.ScaleRun(population=4, variant="minibatch", steps=2, train_size=1000)
     train = data.load("mnist", 1000, 200)
@@ -117,7 +117,8 @@ def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume()
 
 
 def test_a_warm_start_variant_starts_from_supervised_fit_to_dfa():
-    from tdca_lib import data, supervised
+    from tdca_lib.experiments import supervised
+    from tdca_lib.machinery import data
 
     run = scale.ScaleRun(population=4, variant="dfa-start", steps=2, train_size=200)
     cold = scale.ScaleRun(population=4, steps=2, train_size=200)
@@ -165,7 +166,7 @@ def coded_pool(samples: int = 400) -> "scale.data.Dataset":
 
 @pytest.mark.parametrize("variant", list(scale.VARIANTS))
 def test_no_search_touches_a_meta_test_sample(variant, monkeypatch):
-    from tdca_lib import supervised
+    from tdca_lib.experiments import supervised
 
     touched: set[int] = set()
     real = supervised.fitness_function
@@ -203,7 +204,7 @@ def test_a_task_a_generation_the_same_on_resume(variant):
 
 
 def test_a_held_out_fitness_scores_samples_the_inner_loop_did_not_train_on(monkeypatch):
-    from tdca_lib import supervised
+    from tdca_lib.experiments import supervised
 
     seen = []
     real = supervised.fitness_function

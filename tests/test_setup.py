@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import tomllib
 
-from tdca_lib.files import ROOT
+from tdca_lib.machinery.files import ROOT
 
 
 def test_environment_yml_lists_exactly_pyprojects_dependencies():

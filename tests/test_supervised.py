@@ -3,8 +3,10 @@ import dataclasses
 import pytest
 import torch
 
-from tdca_lib import bottom_up, plots, supervised
-from tdca_lib.data import Dataset
+from tdca_lib.experiments import supervised
+from tdca_lib.machinery import plots
+from tdca_lib.machinery.data import Dataset
+from tdca_lib.method import bottom_up
 
 
 def tiny_dataset(n=40, features=12):
@@ -197,8 +199,8 @@ def test_the_untrained_tdca_network_is_evolutions_start():
 
 
 def test_warm_start_fits_the_tdca_network_to_dfas_credits():
-    from tdca_lib import data
-    from tdca_lib.feedback_alignment import feedback_credits, random_feedback
+    from tdca_lib.machinery import data
+    from tdca_lib.method.rules import feedback_credits, random_feedback
 
     settings = supervised.SupervisedSettings(steps=3, train_size=200)
     train = data.load("mnist", 200, 100)
@@ -242,7 +244,7 @@ def test_a_warm_start_is_refused_where_dfas_credits_are_not_the_tdca_networks(ba
 
 
 def test_shipped_mnist_network_trains_a_zero_initialised_network_far_above_chance():
-    from tdca_lib import data
+    from tdca_lib.machinery import data
 
     settings = supervised.settings_for("smoke", seeds=2)
     try:

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from tdca_lib import claims
+from tdca_lib.machinery import claims
 
 
 def test_a_tenth_of_a_point_within_a_one_point_spread_is_within_noise():

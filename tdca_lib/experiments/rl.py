@@ -7,7 +7,8 @@ After ``updates`` such episodes the agent's return on a fresh episode is the mem
 and PGPE (sigma 0.1, Adam lr 0.1: paper) evolves the TDCA network. No loss, no backprop, no
 value function: the TDCA network alone decides how the agent changes.
 
-    python -m tdca_lib.rl --profile quick --task CartPole-v1   # evolve (resumable), ship
+    # evolve (resumable) and ship:
+    python -m tdca_lib.experiments.rl --profile quick --task CartPole-v1
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import bottom_up
-from .distributed import Share
-from .inner_loop import OPTIMIZERS, train
+from ..machinery.profiles import Profiles, check_settings, evolution_command, not_evolved
+from ..method import bottom_up
+from ..method.distributed import Share
+from ..method.inner_loop import OPTIMIZERS, train
+from ..method.outer_loop import command, evolve_or_load, load_shipped
+from ..method.population import PopulationMLP
+from ..method.recurrent_tdca import PopulationGRU
 from .metaworld_envs import MAX_STEPS, TASK_TYPES, MetaWorldPopulation
-from .outer_loop import command, evolve_or_load, load_shipped
-from .population import PopulationMLP
-from .profiles import Profiles, check_settings, evolution_command, not_evolved
 from .rl_envs import PopulationEnv, make
-from .tdca_network import PopulationGRU
 
 # Every task's numbers, side by side (our choices, stated beside the paper's 200 updates and
 # 3000 generations): the agent's hidden width, the scale at which the TDCA network sees rewards
@@ -159,7 +160,7 @@ def network_name(settings: RLSettings) -> str:
 
 def regenerate_command(settings: RLSettings, profile: str = "quick") -> str:
     """The command that evolves and ships this network."""
-    return (f"python -m tdca_lib.rl --profile {profile} --task {settings.task} "
+    return (f"python -m tdca_lib.experiments.rl --profile {profile} --task {settings.task} "
             f"--updates {settings.updates}")
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .claims import Claims
-from .distributed import Share
-from .outer_loop import evolve_or_load
-from .population import PopulationMLP
-from .profiles import Profiles, check_settings, not_evolved
+from ..machinery.claims import Claims
+from ..machinery.profiles import Profiles, check_settings, not_evolved
+from ..method.distributed import Share
+from ..method.outer_loop import evolve_or_load
+from ..method.population import PopulationMLP
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ PROFILES = Profiles(
     quick=dict(),
     paper=dict(population=256, generations=2000, train_grid=15),
 )
-REGENERATE = "python -m tdca_lib.reproduce --profile quick --only 01"
+REGENERATE = "python -m tdca_lib.machinery.reproduce --profile quick --only 01"
 
 
 @functools.cache  # seconds of descent per landscape, and the probes ask often

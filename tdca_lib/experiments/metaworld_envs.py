@@ -22,12 +22,13 @@ Seeds: the seed changes nothing. With its task set, a Meta-World environment's r
 deterministic (its ``reset(seed)`` ignores the seed; ``seed()`` only seeds a generator that is
 used when no task is set) and so is MuJoCo's step: a variant's episode is a function of the
 agent's actions alone, bit for bit, whatever the seed and whatever the environment ran before.
-``reset(seed)`` still takes (and checks) a seed, so :func:`tdca_lib.rl.play` drives this
+``reset(seed)`` still takes (and checks) a seed, so :func:`tdca_lib.experiments.rl.play` drives this
 environment unchanged.
 
 Episodes: Meta-World never ends an episode early (``terminated`` is always False, success
 included), so every row is done after exactly ``max_steps`` steps (Meta-World: 500; shorter runs
-fit a CPU) and the finished-member contract of :class:`~tdca_lib.rl_envs.PopulationEnv` holds
+fit a CPU) and the finished-member contract of :class:`~tdca_lib.experiments.rl_envs.PopulationEnv`
+holds
 trivially; no environment is ever stepped past its end, so nothing resets behind our back.
 Rewards are Meta-World's, 0 to 10 per step.
 
@@ -163,7 +164,8 @@ class MetaWorldPopulation(PopulationEnv):
     """Every member plays every variant of ``split``: ``P * V`` rows, row ``p * V + v`` is member
     ``p`` on ``self.variants[v]``; see the module docstring for seeds, episodes and success.
 
-    Attributes (besides :class:`~tdca_lib.rl_envs.PopulationEnv`'s; its ``population`` is the
+    Attributes (besides :class:`~tdca_lib.experiments.rl_envs.PopulationEnv`'s; its ``population``
+    is the
     number of rows, ``P * V``, the batch that ``step`` takes and returns):
         members: P.
         variants: the V variants, task type major (:func:`variants`).

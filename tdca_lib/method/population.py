@@ -3,7 +3,7 @@ tensor (PGPE's members, or P bottom-up networks trained at once).
 
 :class:`PopulationMLP` unflattens all rows at once and runs the whole population as batched
 matrix products, never a Python loop over members. The bottom-up networks
-(:mod:`tdca_lib.bottom_up`) and the supervised TDCA network are PopulationMLPs; the deep CNN
+(:mod:`tdca_lib.method.bottom_up`) and the supervised TDCA network are PopulationMLPs; the deep CNN
 shares :class:`LayeredPopulation`'s layout.
 """
 

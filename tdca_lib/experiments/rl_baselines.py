@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .checkpoints import current_commit, versions
-from .files import ROOT, atomic_write_text
+from ..machinery.checkpoints import current_commit, versions
+from ..machinery.files import ROOT, atomic_write_text
 
 EVAL_SEED = 10_000  # evaluation episodes start here, away from the training seeds
 
@@ -162,7 +162,7 @@ def td3(task: str, timesteps: int | None = None, seed: int = 0, eval_episodes: i
 def sac_metaworld(variant, timesteps: int, seed: int = 0, episode_steps: int = 150,
                   eval_episodes: int = 3, actor_hidden: int = 32) -> BaselineRun:
     """stable-baselines3's SAC with its default hyperparameters, trained on one Meta-World
-    ``variant`` (:func:`tdca_lib.metaworld_envs.variants`) for ``timesteps`` steps of
+    ``variant`` (:func:`tdca_lib.experiments.metaworld_envs.variants`) for ``timesteps`` steps of
     ``episode_steps``-step episodes: what a standard algorithm reaches per task at our budget.
     The actor has the TDCA agents' architecture (one hidden layer of ``actor_hidden``); the
     critics keep SAC's default.
@@ -215,7 +215,7 @@ def load_runs(method: str, task: str, budget: int,
     if not path.exists():
         raise FileNotFoundError(
             f"baseline runs {name!r} not found in data/baselines; make them with: python -m "
-            f"tdca_lib.rl_baselines --method {method} --task {task} --budget {budget}")
+            f"tdca_lib.experiments.rl_baselines --method {method} --task {task} --budget {budget}")
     return [BaselineRun(**run) for run in json.loads(path.read_text())["runs"]]
 
 

@@ -8,12 +8,14 @@ network's cross-entropy on its training set (paper eqs. 4-5, cross-entropy varia
 
 Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP. The same settings,
 fitness and tables serve Table 2's deep bottom-up networks (``architecture``) and Table S3's
-diffused credits (``sites``, :mod:`tdca_lib.diffusion`). One command evolves (resumably) and
+diffused credits (``sites``, :mod:`tdca_lib.experiments.diffusion`). One command evolves
+(resumably) and
 ships any of them:
 
-    python -m tdca_lib.supervised --profile quick --dataset mnist
-    python -m tdca_lib.supervised --profile quick --dataset mnist --architecture deep_cnn
-    python -m tdca_lib.supervised --profile quick --dataset mnist --credits 6x6-to-30x30
+    python -m tdca_lib.experiments.supervised --profile quick --dataset mnist
+    python -m tdca_lib.experiments.supervised --profile quick --dataset mnist \
+        --architecture deep_cnn
+    python -m tdca_lib.experiments.supervised --profile quick --dataset mnist --credits 6x6-to-30x30
 """
 
 from __future__ import annotations
@@ -27,16 +29,18 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import bottom_up, credit, data, landscape, paper
-from .bottom_up import CLASSES
-from .checkpoints import CheckpointMissing
-from .claims import Claims
-from .distributed import Share
-from .feedback_alignment import feedback_credits, feedback_direction, random_feedback
-from .inner_loop import bp_direction, evaluate, tdca_direction, train
-from .outer_loop import command, evolve_or_load, load_shipped
-from .population import PopulationMLP
-from .profiles import Profiles, check_settings, evolution_command, not_evolved
+from ..machinery import data, paper
+from ..machinery.checkpoints import CheckpointMissing
+from ..machinery.claims import Claims
+from ..machinery.profiles import Profiles, check_settings, evolution_command, not_evolved
+from ..method import bottom_up, credit
+from ..method.bottom_up import CLASSES
+from ..method.distributed import Share
+from ..method.inner_loop import bp_direction, evaluate, tdca_direction, train
+from ..method.outer_loop import command, evolve_or_load, load_shipped
+from ..method.population import PopulationMLP
+from ..method.rules import feedback_credits, feedback_direction, random_feedback
+from . import loss_planes
 
 CPU_MEMBERS_AT_ONCE = 32  # TDCA members a fitness call trains together on a CPU (cache-sized)
 UNTRAINED = "untrained"  # Runs' name for a TDCA network before evolution
@@ -119,7 +123,8 @@ class SupervisedSettings:
 
 
 # Notebook 02 never evolves: it loads the networks that
-# `python -m tdca_lib.supervised --profile quick|paper` evolved and shipped (minutes to an hour
+# `python -m tdca_lib.experiments.supervised --profile quick|paper` evolved and shipped (minutes to
+# an hour
 # each on a CPU for quick; paper needs a GPU). smoke uses quick's. Table 2's deep networks are
 # evolved on 10000 samples at the paper's scale (PAPER_DEEP); quick keeps 1000, as the 3-layer
 # network's, so that evolution fits a CPU (our choice, stated in the tables).
@@ -171,7 +176,8 @@ def network_name(settings: SupervisedSettings) -> str:
 
 def regenerate_command(settings: SupervisedSettings, profile: str = "quick") -> str:
     """The command that evolves and ships this network."""
-    command = f"python -m tdca_lib.supervised --profile {profile} --dataset {settings.dataset}"
+    command = (f"python -m tdca_lib.experiments.supervised --profile {profile} "
+               f"--dataset {settings.dataset}")
     if settings.architecture != "mlp":
         command += f" --architecture {settings.architecture}"
     if settings.sites is not None:
@@ -304,7 +310,7 @@ def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.devic
 
 
 # The ways a bottom-up network is trained here: (credit rule, init). FA and DFA are known rules
-# beside the paper's (tdca_lib.feedback_alignment), in the same inner loop.
+# beside the paper's (tdca_lib.method.rules), in the same inner loop.
 METHODS = {"kaiming_bp": ("bp", "kaiming"), "zero_bp": ("bp", "zero"), "tdca": ("tdca", "zero"),
            "zero_fa": ("fa", "zero"), "kaiming_fa": ("fa", "kaiming"),
            "zero_dfa": ("dfa", "zero"), "kaiming_dfa": ("dfa", "kaiming")}
@@ -359,7 +365,8 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
 
 def load_datasets(settings: SupervisedSettings) -> list[data.Dataset]:
     """The data set of ``settings`` as a one-element list, or for ``"all"`` every data set
-    (:func:`~tdca_lib.data.load_all`: the paper's "All" is MNIST, Fashion-MNIST and CIFAR-10)."""
+    (:func:`~tdca_lib.machinery.data.load_all`: the paper's "All" is MNIST, Fashion-MNIST and
+    CIFAR-10)."""
     if settings.dataset == "all":
         return data.load_all(settings.train_size, settings.test_size)
     return [data.load(settings.dataset, settings.train_size, settings.test_size)]
@@ -371,7 +378,7 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str,
     ``"all"``), ship it to data/checkpoints/ and record in its manifest how well it trains fresh
     zero-initialised networks (the seeds the notebooks use too). Returns (centre ``[1, D]``, log,
     manifest); with ``settings.load_evolved_from``, the network that profile shipped instead."""
-    from .device import keep_freed_memory, resolve_device
+    from ..machinery.device import keep_freed_memory, resolve_device
 
     keep_freed_memory()  # thousands of inner steps: reuse freed memory (see its docstring)
     datasets = load_datasets(settings)
@@ -437,7 +444,8 @@ CURVE_POINTS = 30  # about this many points a learning curve (Fig S2), each an e
 class Runs:
     """The bottom-up trainings behind notebook 02's tables, run once each and cached.
 
-    ``datasets`` maps a data set's name to its full :class:`~tdca_lib.data.Dataset` or, when it
+    ``datasets`` maps a data set's name to its full :class:`~tdca_lib.machinery.data.Dataset` or,
+    when it
     is not available here, to the reason; ``tdca`` maps a source ("mnist", "all", ...) to its
     evolved TDCA network ``[1, D]`` or, when missing, to the reason. ``variants`` maps a key of
     ``tdca`` to the settings its network needs when they are not ``settings`` (credit diffusion:
@@ -467,7 +475,8 @@ class Runs:
         """Train ``settings.seeds`` networks on ``dataset`` (see :func:`run_bottom_up`); steps
         and train size default to the setting the TDCA networks were evolved at. The training
         samples are the evolution's own (meta-train, ``subset=None``) or meta-test subset
-        ``subset`` (:meth:`~tdca_lib.data.Dataset.meta_test`). Runs at Fig S2's setting (Table
+        ``subset`` (:meth:`~tdca_lib.machinery.data.Dataset.meta_test`). Runs at Fig S2's setting
+        (Table
         1's last) on the evolution's samples record their accuracy curves whether asked or
         not, so Table 1 and Fig S2 share those trainings."""
         steps = steps or self.settings.steps
@@ -803,12 +812,12 @@ def fig_s3_planes(runs: Runs, curves: dict, steps: int, train_size: int) -> dict
     planes = {}
     for title, (a, b) in FIG_S3_PAIRS.items():
         if a in paths and b in paths:
-            plane, cos = landscape.plane_of(paths[a], paths[b])
+            plane, cos = loss_planes.plane_of(paths[a], paths[b])
             projected = {label: plane.project(paths[label]).cpu() for label in (a, b)}
             # 31 x 31 points: each is a pass over every training sample
-            surface = landscape.surface(
+            surface = loss_planes.surface(
                 lambda points: evaluate(net, points, mnist.x_train, mnist.y_train)[1], plane,
-                landscape.extent_around(*projected.values()), n=31)
+                loss_planes.extent_around(*projected.values()), n=31)
             planes[title] = dict(cos=cos, projected=projected, surface=surface, captured={
                 k: plane.captured(paths[k][-1:]).item() for k in (a, b)})
     return planes

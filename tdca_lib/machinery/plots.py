@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .gaussian import BASIN_RADIUS, Landscape, grid
+from ..experiments.gaussian import BASIN_RADIUS, Landscape, grid
 from .output import BP_COLOR, DIFFUSION_COLOR, TDCA_COLOR
 
 # plasma without its palest end, so that every arrow shows on white
@@ -65,7 +65,8 @@ def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Ten
 
 
 def exploration(fig, result: dict):
-    """Notebook 01's explorer (:meth:`tdca_lib.explore.Explorer.run`'s ``result``): both paths
+    """Notebook 01's explorer (:meth:`tdca_lib.machinery.explore.Explorer.run`'s ``result``): both
+    paths
     on the landscape's contour, then BP's and TDCA's update fields, the star its global
     minimum, the red circle its local one."""
     landscape, extent = result["landscape"], result["extent"]
@@ -89,7 +90,7 @@ def exploration(fig, result: dict):
 
 
 def inner_steps(fig, result: dict):
-    """Notebook 02's explorer (:meth:`tdca_lib.explore.InnerSteps.run`'s ``result``): the
+    """Notebook 02's explorer (:meth:`tdca_lib.machinery.explore.InnerSteps.run`'s ``result``): the
     learning curves with the chosen step marked, the chosen sample and the network's belief,
     then the TDCA network's credits beside backprop's deltas, output and hidden neurons."""
     axes = fig.subplots(1, 4, width_ratios=[1.3, 0.8, 1, 1.4])
@@ -135,7 +136,8 @@ def inner_steps(fig, result: dict):
 def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = None):
     """Notebook 07's scale curve: meta-test accuracy against member evaluations (log axis), one
     colour a population (each evolution seed thin, their mean bold), with the yardsticks and
-    the paper's number as horizontal lines. ``curves``: :func:`tdca_lib.scale.stored_curves`
+    the paper's number as horizontal lines. ``curves``:
+    :func:`tdca_lib.experiments.scale.stored_curves`
     rows of one variant."""
     _per_population(ax, curves, "meta_test", 100)
     for label, value in yardsticks.items():  # "Zero BP", "Kaiming DFA": init by line style,
@@ -212,7 +214,8 @@ def credits_on_a_grid(ax, field: torch.Tensor, sites: torch.Tensor, site_credits
 
 
 def fig4cd(credits: dict):
-    """Fig 4c-d from :func:`tdca_lib.diffusion.fig4cd_credits`'s ``credits``: (c) sparse credits
+    """Fig 4c-d from :func:`tdca_lib.experiments.diffusion.fig4cd_credits`'s ``credits``: (c)
+    sparse credits
     diffused over a line, (c') over a grid, (d) dense credits, one a neuron. Returns the
     figure."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained",
@@ -280,7 +283,8 @@ FIG_S2_STYLES = {"BP (Kaiming)": (BP_COLOR, "-"), "BP (zero)": (BP_COLOR, "--"),
 
 def fig_s2(shown: list[str], curves: dict):
     """Fig S2: train (solid) and test (faded) accuracy per inner step, mean over seeds, one
-    panel a data set of ``shown``; ``curves`` as :func:`tdca_lib.supervised.fig_s2_curves`
+    panel a data set of ``shown``; ``curves`` as
+    :func:`tdca_lib.experiments.supervised.fig_s2_curves`
     returns them (a curve that could not run is left out). Returns the figure."""
     from .data import TITLES
 
@@ -301,7 +305,8 @@ def fig_s2(shown: list[str], curves: dict):
 
 
 def fig_s3(planes: dict[str, dict]):
-    """Fig S3: each plane of :func:`tdca_lib.supervised.fig_s3_planes` as filled contours of
+    """Fig S3: each plane of :func:`tdca_lib.experiments.supervised.fig_s3_planes` as filled
+    contours of
     the training cross-entropy with the two projected trajectories. Returns the figure."""
     fig, axes = plt.subplots(1, max(1, len(planes)), figsize=(5.2 * max(1, len(planes)), 4),
                              squeeze=False)

@@ -9,7 +9,7 @@ each block is computed as one process computes it, to the bit. Without torchrun 
 ``WORLD_SIZE`` above 1 in the environment) every helper here falls back to one process of rank
 0 and :func:`evaluate_fitness` calls the fitness function as before.
 
-    torchrun --nproc-per-node 2 -m tdca_lib.supervised --profile quick --dataset mnist
+    torchrun --nproc-per-node 2 -m tdca_lib.experiments.supervised --profile quick --dataset mnist
 
 Only fitness values cross processes (a few floats per member and generation), so the process
 group is gloo's, on the CPU, whatever device the members are evaluated on. A process that
@@ -176,7 +176,7 @@ def _split(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
 def evaluate_fitness(fitness: Callable[..., Any], batch: torch.Tensor, generation: int
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The whole batch's fitness ``[n]`` and extra measurements ``{name: [n]}``, on every
-    process, for a :data:`~tdca_lib.outer_loop.FitnessFn`. Alone, ``fitness(batch [n, D],
+    process, for a :data:`~tdca_lib.method.outer_loop.FitnessFn`. Alone, ``fitness(batch [n, D],
     generation)``; under torchrun, each process calls
     ``fitness(batch[share], generation, share=Share(...))`` on its own rows (whole blocks of
     ``fitness.rows_at_once`` rows, where it says it evaluates rows so) and the values are

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import torch
 from matplotlib.figure import Figure
 
-from . import bottom_up, data, gaussian, plots, supervised
-from .gaussian import GaussianSettings, GaussianTDCA, Landscape
-from .supervised import SupervisedSettings
+from ..experiments import gaussian, supervised
+from ..experiments.gaussian import GaussianSettings, GaussianTDCA, Landscape
+from ..experiments.supervised import SupervisedSettings
+from ..method import bottom_up
+from . import data, plots
 
 # The landscapes a reader can switch between: the evolved ones and two of the probes'.
 LANDSCAPES: dict[str, tuple[str, Landscape]] = {
@@ -150,7 +152,8 @@ class InnerSteps:
     evolved TDCA network ``beta [1, D]`` trains on ``dataset`` (as Table 1 does), beside Zero
     BP's, and see the credits the TDCA network emits for one training sample at that step,
     beside backprop's deltas for the same sample and network (the credits that would reproduce
-    BP's update exactly, :mod:`tdca_lib.credit`). Both trainings run once, when first asked."""
+    BP's update exactly, :mod:`tdca_lib.method.credit`). Both trainings run once, when first
+    asked."""
 
     settings: SupervisedSettings
     dataset: data.Dataset

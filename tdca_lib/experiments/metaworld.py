@@ -2,7 +2,7 @@
 
 The evaluation of both splits (the shipped network and the untrained agents it starts from),
 Table S6 beside the SAC baseline and the paper, and the section's claims. The environments live
-in :mod:`tdca_lib.metaworld_envs`, the evolution in :mod:`tdca_lib.rl`.
+in :mod:`tdca_lib.experiments.metaworld_envs`, the evolution in :mod:`tdca_lib.experiments.rl`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from . import paper, rl
-from .claims import Claims
+from ..machinery import paper
+from ..machinery.claims import Claims
+from . import rl
 from .metaworld_envs import SPLITS, TASK_TYPES
 from .rl_baselines import BaselineRun
 
@@ -24,10 +25,12 @@ def evaluate_splits(settings: rl.RLSettings, beta: torch.Tensor) -> dict[str, di
     each split's variants, and score the same agents untrained on the same episodes.
 
     Returns, for ``"train"``, ``"test"``, ``"train (untrained)"`` and ``"test (untrained)"``,
-    :func:`tdca_lib.rl.evaluate_tdca`'s result (``final``, ``success``: ``[R]``, R = seeds x
-    variants, member-major; the untrained: :func:`tdca_lib.rl.evaluate_untrained`'s); the
+    :func:`tdca_lib.experiments.rl.evaluate_tdca`'s result (``final``, ``success``: ``[R]``, R =
+    seeds x
+    variants, member-major; the untrained: :func:`tdca_lib.experiments.rl.evaluate_untrained`'s);
+    the
     trained ones also carry ``task_ids [R]``, each row's index into
-    :data:`~tdca_lib.metaworld_envs.TASK_TYPES`."""
+    :data:`~tdca_lib.experiments.metaworld_envs.TASK_TYPES`."""
     results = {}
     for split in SPLIT_NAMES:
         env = rl.make_env(settings, settings.seeds, split=split)  # a MuJoCo model a row: reused
@@ -80,7 +83,8 @@ def judge_claims(claims: Claims, results: dict[str, dict], finals: dict[int, tor
     from training; the network improves every task type's agents over the untrained ones (by
     more than one standard error of the untrained mean); and (ours) the test agents are at least
     as good after the longest multiple of the evolved updates probed (``finals``: multiple of
-    the updates -> the final returns ``[R]``, from :func:`tdca_lib.rl.horizon_returns`; empty
+    the updates -> the final returns ``[R]``, from :func:`tdca_lib.experiments.rl.horizon_returns`;
+    empty
     when not run).
     ``results`` as in :func:`table_s6`; with it empty, the claims are "not tested" and cite
     ``beta``, the reason the network is missing."""

@@ -3,11 +3,12 @@
 
 The hidden layer's neurons sit on a line or a grid; the TDCA network emits one credit per *site*
 (10 for 100 neurons, 6x6 for 30x30, ...) and each site's credit reaches the neurons around it
-through the Gaussian kernel of :func:`tdca_lib.credit.diffusion_kernel` (sigma = 5, paper).
-Everything else is the supervised experiment (:mod:`tdca_lib.supervised`, whose settings carry
+through the Gaussian kernel of :func:`tdca_lib.method.credit.diffusion_kernel` (sigma = 5, paper).
+Everything else is the supervised experiment (:mod:`tdca_lib.experiments.supervised`, whose
+settings carry
 the credit sites): same data, inner loop, PGPE, fitness. Its networks are evolved with
 
-    python -m tdca_lib.supervised --profile quick --credits 10-to-100 --dataset mnist
+    python -m tdca_lib.experiments.supervised --profile quick --credits 10-to-100 --dataset mnist
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from collections.abc import Callable
 import pandas as pd
 import torch
 
-from . import credit, paper, supervised
-from .checkpoints import CheckpointMissing
-from .claims import Claims
-from .data import DATASETS, TITLES, Dataset
+from ..machinery import paper
+from ..machinery.checkpoints import CheckpointMissing
+from ..machinery.claims import Claims
+from ..machinery.data import DATASETS, TITLES, Dataset
+from ..method import credit
+from . import supervised
 from .supervised import CREDITS, DENSE, Runs, SupervisedSettings, settings_for, shipped_tdca
 
 # Table S3's configurations besides the dense 100-to-100 (the supervised experiment's own
@@ -53,7 +56,8 @@ def load_networks(profile: str, datasets: dict[str, Dataset | str],
                   device: torch.device | str = "cpu") -> tuple[Runs, dict[str, list], str]:
     """Table S3's shipped TDCA networks for ``profile``, the dense 100-to-100 (notebook 02's)
     and each of :data:`CONFIGS` on each data set, ready to train networks on ``datasets`` (a
-    name to its data set or why it is missing). Returns the :class:`~tdca_lib.supervised.Runs`
+    name to its data set or why it is missing). Returns the
+    :class:`~tdca_lib.experiments.supervised.Runs`
     (``tdca`` maps ``"<dataset>/<config>"`` to its centre ``[1, D]`` or the first line of why
     it is missing; ``variants`` every diffused key to its settings), the evolution logs of the
     networks loaded (key -> a dict a generation), and what was loaded, a line a network."""

@@ -77,7 +77,8 @@ def tdca_direction(net: PopulationMLP, tdca: PopulationMLP, beta: torch.Tensor,
     softmax output and the one-hot label and emits one credit per neuron (no loss, no backprop).
 
     With ``credit_kernel [S, H]`` the TDCA network emits S credits for the hidden layer instead
-    of H, diffused to its neurons (:mod:`tdca_lib.diffusion`); the output layer stays dense.
+    of H, diffused to its neurons (:mod:`tdca_lib.experiments.diffusion`); the output layer stays
+    dense.
     """
     one_hot = F.one_hot(y, classes).to(x.dtype).T  # [classes, N]
 

@@ -4,7 +4,8 @@ A run keeps its state in ``run_dir/state.pt`` (written atomically every ``checkp
 generations and at the end). Calling :func:`evolve` again with the same ``run_dir`` continues
 from there; on the CPU the result is bit-identical to a run that was never interrupted.
 
-Launched by torchrun, the population is sharded over the processes (:mod:`tdca_lib.distributed`):
+Launched by torchrun, the population is sharded over the processes
+(:mod:`tdca_lib.method.distributed`):
 each evaluates its share of a generation, all take the same step, and rank 0 alone writes.
 """
 
@@ -21,17 +22,16 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .checkpoints import (
+from ..machinery.checkpoints import (
     CheckpointError,
     annotate,
     check_replaceable,
     load_evolved,
     save_evolved,
 )
-from .data import DatasetUnavailable, DatasetUnusable
-from .device import DeviceUnavailable, describe_device
-from .distributed import RankStalled, evaluate_fitness, is_main_process, sync_from_main
-from .files import (
+from ..machinery.data import DatasetUnavailable, DatasetUnusable
+from ..machinery.device import DeviceUnavailable, describe_device
+from ..machinery.files import (
     ROOT,
     DiskFull,
     FolderLocked,
@@ -41,8 +41,9 @@ from .files import (
     remove_stale_temporaries,
     runs_dir,
 )
+from ..machinery.profiles import evolved_settings
+from .distributed import RankStalled, evaluate_fitness, is_main_process, sync_from_main
 from .pgpe import PGPE
-from .profiles import evolved_settings
 
 FitnessFn = Callable[..., "torch.Tensor | tuple[torch.Tensor, dict]"]
 """``fitness(params [P, D], generation) -> [P]``; higher is better. It may also return
@@ -50,7 +51,7 @@ FitnessFn = Callable[..., "torch.Tensor | tuple[torch.Tensor, dict]"]
 ``center_<name>``. It must be a pure function of its arguments (draw any randomness from a
 generator seeded by ``generation``), or a resumed run would differ from an uninterrupted one.
 
-Under torchrun (:mod:`tdca_lib.distributed`) each process evaluates a share of the batch:
+Under torchrun (:mod:`tdca_lib.method.distributed`) each process evaluates a share of the batch:
 ``fitness(params [m, D], generation, share=Share(start, stop, total))`` gets rows
 ``[start, stop)`` of the whole batch of ``total`` and must return exactly the values the whole
 batch would give them (a fitness that depends on a row's index, as RL's episode seeds, computes
@@ -160,7 +161,7 @@ def evolve(
     ``meta`` (the experiment's settings, say) is stored with the state; resuming a run whose
     ``meta`` differs raises :class:`ResumeMismatch` rather than mixing two runs. The folder is
     locked while the run lasts: a second run of it raises
-    :class:`~tdca_lib.files.FolderLocked`; a state file that cannot be read raises
+    :class:`~tdca_lib.machinery.files.FolderLocked`; a state file that cannot be read raises
     :class:`StateUnreadable`, saying what to do: ``unreadable_advice``, or by default to delete
     the run folder (a run whose files are committed says to restore them instead). A ``meta`` entry
     ``generations`` is ignored: a longer run continues a shorter one (the first generations of
@@ -248,7 +249,8 @@ def load_shipped(name: str, settings: Any,
                  regenerate: str) -> tuple[torch.Tensor, list[dict[str, float]], dict[str, Any]]:
     """The TDCA network ``name`` that profile ``settings.load_evolved_from`` shipped, checked to
     have been evolved with ``settings``: (centre ``[D]``, log, manifest). Raises
-    :class:`~tdca_lib.checkpoints.CheckpointMissing` (or CheckpointError) naming ``regenerate``."""
+    :class:`~tdca_lib.machinery.checkpoints.CheckpointMissing` (or CheckpointError) naming
+    ``regenerate``."""
     if settings.load_evolved_from is None:
         raise ValueError("settings.load_evolved_from must name the profile whose network to load")
     return load_evolved(f"{name}-{settings.load_evolved_from}",
@@ -277,8 +279,10 @@ def evolve_or_load(
     ``settings`` is the experiment's dataclass; it needs ``generations``, ``checkpoint_every``,
     ``load_evolved_from`` and ``replace_shipped`` fields besides PGPE's; without
     ``replace_shipped``, a network shipped as ``<name>-<profile>`` with other evolved settings
-    stops it before it starts (:class:`~tdca_lib.checkpoints.CheckpointError`). Fields marked
-    :func:`~tdca_lib.profiles.not_evolved` may differ between the run that evolved a network
+    stops it before it starts (:class:`~tdca_lib.machinery.checkpoints.CheckpointError`). Fields
+    marked
+    :func:`~tdca_lib.machinery.profiles.not_evolved` may differ between the run that evolved a
+    network
     and one that loads it. ``regenerate``: the command that makes it, quoted in every error.
     """
     if settings.load_evolved_from:

@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from tdca_lib.feedback_alignment import (
+from tdca_lib.method.inner_loop import bp_direction, train
+from tdca_lib.method.population import PopulationMLP
+from tdca_lib.method.rules import (
     feedback_credits,
     feedback_direction,
     output_error,
     random_feedback,
 )
-from tdca_lib.inner_loop import bp_direction, train
-from tdca_lib.population import PopulationMLP
 
 
 def setting(sizes=(6, 5, 4, 3)):

@@ -2,41 +2,43 @@ import dataclasses
 
 import torch
 
-from tdca_lib import paper, rl, rl_baselines, rl_table
-from tdca_lib.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
+from tdca_lib.experiments import rl, rl_baselines
+from tdca_lib.machinery import paper
+from tdca_lib.machinery.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
+from tdca_lib.sections import rl as rl_section
 
 
 def test_every_table_network_is_one_the_command_line_evolves():
-    for columns in rl_table.TDCA_ROWS.values():
+    for columns in rl_section.TDCA_ROWS.values():
         for column, (task, updates) in columns.items():
             assert updates in rl.TASKS[task]["quick"]
-            assert column in rl_table.RANGES
+            assert column in rl_section.RANGES
             # a network is judged on its own task or the same dynamics under another cap
             assert column.split("-")[0] == task.split("-")[0]
     assert rl.settings_for("quick", "CartPole-v0").updates == 200  # the paper's horizon
-    assert all(updates == 200 for _, updates in rl_table.TDCA_ROWS[rl_table.PAPER_HORIZON]
+    assert all(updates == 200 for _, updates in rl_section.TDCA_ROWS[rl_section.PAPER_HORIZON]
                .values())
 
 
 def fake_results():
     """Two CartPole cells from made-up returns, the other networks missing."""
-    nets = {key: rl_table.Network(rl.settings_for("quick", *key), missing=f"{key[0]} missing")
-            for cells in rl_table.TDCA_ROWS.values() for key in cells.values()}
-    nets["CartPole-v0", 200] = rl_table.Network(rl.settings_for("quick", "CartPole-v0"),
+    nets = {key: rl_section.Network(rl.settings_for("quick", *key), missing=f"{key[0]} missing")
+            for cells in rl_section.TDCA_ROWS.values() for key in cells.values()}
+    nets["CartPole-v0", 200] = rl_section.Network(rl.settings_for("quick", "CartPole-v0"),
                                                 torch.zeros(1, 3), generations=7)
     result = {"final": torch.tensor([200.0, 200.0, 190.0, 200.0, 200.0]),
               "untrained": torch.tensor([9.0, 10.0, 11.0, 9.0, 10.0]),
               "curve": torch.ones(200, 5), "env_steps": torch.arange(1.0, 201.0)}
-    cells = {(rl_table.PAPER_HORIZON, "CartPole-v0"): result,
-             (rl_table.PAPER_HORIZON, "CartPole-v1"): result | {"final": torch.full((5,), 300.0)}}
-    runs = {key: "baseline runs not found" for key in rl_table.BASELINES}
+    cells = {(rl_section.PAPER_HORIZON, "CartPole-v0"): result,
+             (rl_section.PAPER_HORIZON, "CartPole-v1"): result | {"final": torch.full((5,), 300.0)}}
+    runs = {key: "baseline runs not found" for key in rl_section.BASELINES}
     return nets, cells, runs
 
 
 def test_table_puts_ours_beside_the_papers_and_says_what_is_missing():
     nets, cells, runs = fake_results()
-    table = rl_table.table(nets, cells, runs).set_index("")
-    row = table.loc[rl_table.PAPER_HORIZON]
+    table = rl_section.table(nets, cells, runs).set_index("")
+    row = table.loc[rl_section.PAPER_HORIZON]
     assert row["CartPole-v0: ours"].startswith("198.0 ± 4.5 (success; evolved on CartPole-v0, "
                                                "200 updates, 7 generations, 5 agents)")
     assert row["CartPole-v1: ours"].startswith("300.0 ± 0.0 (not solved;")  # 475 on v1
@@ -50,7 +52,7 @@ def test_table_puts_ours_beside_the_papers_and_says_what_is_missing():
 def test_claims_are_judged_where_there_are_numbers_and_left_open_where_not():
     nets, cells, runs = fake_results()
     claims = Claims()
-    rl_table.judge(claims, nets, cells, runs, longer={})
+    rl_section.judge(claims, nets, cells, runs, longer={})
     verdicts = claims.frame().set_index("claim")["verdict"]
     assert verdicts["TDCA solves CartPole-v0 [0, 200] (200 updates; Table S5)"] == SUPPORTED
     assert verdicts["TDCA solves CartPole-v1 [0, 500] (200 updates; Table S5)"] == NOT_SUPPORTED
@@ -61,13 +63,13 @@ def test_claims_are_judged_where_there_are_numbers_and_left_open_where_not():
 def test_a_lead_over_td3_the_untrained_agents_hold_too_is_not_tdcas():
     nets, cells, _ = fake_results()
     run = rl_baselines.BaselineRun("TD3", "Pendulum-v1", 0, [1], [-1500.0], -1500.0, 10)
-    runs = {key: [run, dataclasses.replace(run, final=-1400.0)] for key in rl_table.BASELINES}
+    runs = {key: [run, dataclasses.replace(run, final=-1400.0)] for key in rl_section.BASELINES}
     pendulum = {"final": torch.tensor([-1000.0, -1010.0, -990.0, -1000.0, -1000.0]),
                 "curve": torch.ones(200, 5), "env_steps": torch.arange(1.0, 201.0)}
     for untrained, verdict in ((-1300.0, SUPPORTED), (-1000.0, NOT_SUPPORTED)):
-        cells[rl_table.PAPER_HORIZON, "Pendulum-v1"] = pendulum | {
+        cells[rl_section.PAPER_HORIZON, "Pendulum-v1"] = pendulum | {
             "untrained": untrained + torch.tensor([-10.0, 10.0, 0.0, 5.0, -5.0])}
         claims = Claims()
-        rl_table.judge(claims, nets, cells, runs, longer={})
+        rl_section.judge(claims, nets, cells, runs, longer={})
         verdicts = claims.frame().set_index("claim")["verdict"]
         assert verdicts["TDCA beats TD3 on Pendulum-v1 (200 updates; Table S5)"] == verdict

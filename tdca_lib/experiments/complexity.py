@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import credit
-from .claims import Claims
-from .credit import credits_to_gradient
-from .population import PopulationMLP
+from ..machinery.claims import Claims
+from ..method import credit
+from ..method.credit import credits_to_gradient
+from ..method.population import PopulationMLP
 
 CLASSES = 10
 TDCA_HIDDEN = (30, 30)
@@ -129,7 +129,7 @@ def truncated_diffusion_flops(method: Method) -> int:
 def table_s4() -> list[dict]:
     """One row per method and data set: parameters and MFLOPs of the credits, ours and the
     paper's, and what of ours is diffusion."""
-    from .paper import TABLE_S4
+    from ..machinery.paper import TABLE_S4
 
     rows = []
     for method in METHODS:

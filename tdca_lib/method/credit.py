@@ -36,7 +36,7 @@ def hebbian_update(
 
     Returns:
         ``([P, in, out], [P, out])``: the batch means of ``x_i * c_j * act'(a_j)`` and
-        ``c_j * act'(a_j)``, laid out as :class:`~tdca_lib.population.PopulationMLP` weights.
+        ``c_j * act'(a_j)``, laid out as :class:`~tdca_lib.method.population.PopulationMLP` weights.
     """
     no_slope = isinstance(activation_derivative, float) and activation_derivative == 1.0
     signal = credit if no_slope else credit * activation_derivative  # [P, N, out]
@@ -77,7 +77,7 @@ def credits_to_gradient(
     """Turn one credit per neuron into the weight "gradient" of a whole MLP, layer by layer.
 
     Args:
-        net: the bottom-up :class:`~tdca_lib.population.PopulationMLP` (hidden activation,
+        net: the bottom-up :class:`~tdca_lib.method.population.PopulationMLP` (hidden activation,
             linear output).
         activations: its layers' activity from ``net.activations``: ``[P, N, width]`` each.
         credits: ``[P, N, C]``, the credits of every non-input neuron, top-down: the output
@@ -119,7 +119,7 @@ def conv_hebbian_update(
         activation_derivative: ``[P, N, C, L]`` act'(a) at each conv neuron.
 
     Returns:
-        ``([P, K, C], [P, C])`` laid out as :class:`~tdca_lib.bottom_up.PopulationCNN`'s
+        ``([P, K, C], [P, C])`` laid out as :class:`~tdca_lib.method.bottom_up.PopulationCNN`'s
         conv weight and bias.
     """
     positions = patches.shape[-1]

@@ -9,14 +9,16 @@ centre on what the evolution never saw, and appends a point to its curve:
 - ``meta_train``: test accuracy of a zero-initialised network trained by the centre on the
   evolution's own 1000 samples;
 - ``meta_test``: the same on each of the disjoint 1000-sample subsets of
-  :meth:`~tdca_lib.data.Dataset.meta_test` (the spread over data; a zero init leaves nothing to
+  :meth:`~tdca_lib.machinery.data.Dataset.meta_test` (the spread over data; a zero init leaves
+  nothing to
   vary over seeds).
 
 A run lives in ``data/scale/<name>/``: ``state.pt`` (resume state, small) and ``curve.json``
 (the points, the settings, the command that makes it). Both are committed, so a run can be
 continued in a later session and the curve is read back without running anything::
 
-    python -m tdca_lib.scale --population 32 --seed 0 [--variant baseline] [--evaluations 51200]
+    python -m tdca_lib.experiments.scale --population 32 --seed 0 [--variant baseline] \
+        [--evaluations 51200]
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import claims, data, supervised
-from .checkpoints import current_commit, versions
-from .device import describe_device, keep_freed_memory
-from .files import ROOT, atomic_write_text, locked
-from .outer_loop import ResumeMismatch, StateUnreadable, command, evolve, pgpe_for
-from .profiles import evolved_settings
+from ..machinery import claims, data
+from ..machinery.checkpoints import current_commit, versions
+from ..machinery.device import describe_device, keep_freed_memory
+from ..machinery.files import ROOT, atomic_write_text, locked
+from ..machinery.profiles import evolved_settings
+from ..method.outer_loop import ResumeMismatch, StateUnreadable, command, evolve, pgpe_for
+from . import supervised
 
 FOLDER = ROOT / "data" / "scale"
 BUDGET = 51200  # member evaluations a run: the issue asks for at least 5 x 10^4
@@ -178,7 +181,8 @@ class ScaleRun:
         return sorted(g for g in points if g <= self.generations)
 
     def command(self) -> str:
-        return (f"python -m tdca_lib.scale --population {self.population} --seed {self.seed} "
+        return (f"python -m tdca_lib.experiments.scale --population {self.population} "
+                f"--seed {self.seed} "
                 f"--variant {self.variant} --evaluations {self.evaluations}"
                 + ("" if self.dataset == "mnist" else f" --dataset {self.dataset}"))
 
@@ -236,7 +240,7 @@ def fitness_for(run: ScaleRun, train: data.Dataset, start: torch.Tensor | None =
 def start_for(run: ScaleRun, train: data.Dataset) -> torch.Tensor:
     """``[D]``: the TDCA network the search starts from: a random one (seeded by the run's
     seed) or, for a warm-start variant, that one fitted to DFA's credits
-    (:func:`~tdca_lib.supervised.fit_to_dfa`)."""
+    (:func:`~tdca_lib.experiments.supervised.fit_to_dfa`)."""
     warm = "dfa" if VARIANTS[run.variant].warm_start else None
     return supervised.search_start(dataclasses.replace(run.settings, warm_start=warm), [train])
 
@@ -625,7 +629,8 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
     """One row a search from the DFA-fitted start (:func:`warm_runs`): at the largest
     evaluations every one of its seeds reached, its meta-test accuracy at 20 and
     :data:`LONG_STEPS` inner steps and the change from its start, paired subset by subset and
-    seed by seed (:func:`~tdca_lib.claims.difference`), with the rule's verdict on "it improves
+    seed by seed (:func:`~tdca_lib.machinery.claims.difference`), with the rule's verdict on "it
+    improves
     on its start"; and, picked per seed by ``validation`` (the evolution's own samples, never
     meta-test), the milestone it would ship and that centre's meta-test. Points judged before a
     horizon or validation was recorded leave those cells empty."""
@@ -657,7 +662,8 @@ def judge_improvements(table: claims.Claims, folder: Path | None = None,
                        population: int = 32) -> None:
     """Record, for each search from the DFA-fitted start, the claim that evolution improves on
     its start on meta-test, at 20 steps and (where recorded) at :data:`LONG_STEPS`, by the
-    project's one rule (:meth:`~tdca_lib.claims.Claims.compare`, paired subset by subset)."""
+    project's one rule (:meth:`~tdca_lib.machinery.claims.Claims.compare`, paired subset by
+    subset)."""
     for variant, curves in warm_runs(folder, population).items():
         at = reached(curves)
         if at == 0:

@@ -3,7 +3,7 @@ direct feedback alignment (DFA).
 
 Both are credit assignments without the transposed forward weights, so they sit where a TDCA
 network sits: they emit one credit per neuron, and the same Hebbian rule
-(:func:`~tdca_lib.credit.credits_to_gradient`) turns the credits into weight updates, in the
+(:func:`~tdca_lib.method.credit.credits_to_gradient`) turns the credits into weight updates, in the
 same inner optimiser. They are yardsticks: what a fixed, unevolved credit rule achieves.
 
 - **FA** (Lillicrap et al. 2016): the output error travels down layer by layer as in backprop,
@@ -70,7 +70,8 @@ def feedback_credits(net: PopulationMLP, activations: list[torch.Tensor], y: tor
 def feedback_direction(net: PopulationMLP, x: torch.Tensor, y: torch.Tensor, rule: str,
                        feedback: list[torch.Tensor]):
     """The inner loop's direction ``theta [P, D] -> [P, D]`` of ``rule``: its credits through the
-    Hebbian rule, as :func:`~tdca_lib.inner_loop.tdca_direction` does with a TDCA network's."""
+    Hebbian rule, as :func:`~tdca_lib.method.inner_loop.tdca_direction` does with a TDCA
+    network's."""
 
     def direction(theta: torch.Tensor) -> torch.Tensor:
         activations = net.activations(theta, x)

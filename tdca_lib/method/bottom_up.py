@@ -1,6 +1,6 @@
 """The bottom-up networks: the networks that learn (paper: "bottom-up network"), batched over a
 population of P networks trained at once. Their parameters are a flat ``[P, D]`` tensor; their
-credit rules are in :mod:`tdca_lib.credit`.
+credit rules are in :mod:`tdca_lib.method.credit`.
 
 - The 3-layer network of the supervised tasks, ``features-100-10`` (tanh): :func:`network`
   with ``"mlp"``.
@@ -9,7 +9,8 @@ credit rules are in :mod:`tdca_lib.credit`.
   (:class:`PopulationCNN`).
 - The RL agent, ``obs-hidden-actions`` (tanh): :func:`agent`.
 
-Images come flattened to ``[N, features]`` (as :mod:`tdca_lib.data` stores them), shared by every
+Images come flattened to ``[N, features]`` (as :mod:`tdca_lib.machinery.data` stores them), shared
+by every
 member, or one batch per member ``[P, N, features]``.
 """
 

@@ -1,6 +1,6 @@
 """The recurrent TDCA network for episodes (paper, "Reinforcement Learning").
 
-The supervised TDCA network is a plain :class:`~tdca_lib.population.PopulationMLP` (it reads
+The supervised TDCA network is a plain :class:`~tdca_lib.method.population.PopulationMLP` (it reads
 one sample's output and label and emits its credits); an episode needs memory, so RL's reads
 the episode step by step with a GRU and emits the credits at its end.
 """
@@ -16,7 +16,7 @@ class PopulationGRU:
     """A recurrent TDCA network for episodes (paper, "Reinforcement Learning"): a GRU of
     ``hidden`` units reads one ``[P, inputs]`` step at a time; after the episode a linear
     readout turns its state into ``outputs`` credits. Batched over the population like
-    :class:`~tdca_lib.population.PopulationMLP`; the cell follows ``torch.nn.GRUCell`` (gates
+    :class:`~tdca_lib.method.population.PopulationMLP`; the cell follows ``torch.nn.GRUCell`` (gates
     r, z, n in that order).
 
     Layout of a member's ``[D]`` parameters: input weights ``[inputs, 3H]``, recurrent weights

@@ -274,7 +274,7 @@ def _raw(name: str, root: Path) -> tuple[tuple[torch.Tensor, ...], str]:
 
 def load(name: str, train_size: int | None = None, test_size: int | None = None,
          root: Path | None = None) -> Dataset:
-    """Load ``name`` from ``root`` (default :func:`~tdca_lib.files.data_dir`): the first
+    """Load ``name`` from ``root`` (default :func:`~tdca_lib.machinery.files.data_dir`): the first
     ``train_size`` training and ``test_size`` test samples (all when None, or fewer when the
     source has fewer: :meth:`Dataset.describe` says what was used). Raises
     :class:`DatasetUnavailable` when no source has it, :class:`DatasetUnusable` when its files

@@ -17,10 +17,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from . import paper, rl, rl_baselines
-from .checkpoints import CheckpointMissing
-from .claims import Claims
-from .output import BP_COLOR, TDCA_COLOR
+from ..experiments import rl, rl_baselines
+from ..machinery import paper
+from ..machinery.checkpoints import CheckpointMissing
+from ..machinery.claims import Claims
+from ..machinery.output import BP_COLOR, TDCA_COLOR
 
 # Table S5's columns: the task agents are judged on -> its reward range.
 RANGES = {

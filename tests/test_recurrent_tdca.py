@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tdca_lib.population import PopulationMLP
-from tdca_lib.tdca_network import PopulationGRU
+from tdca_lib.method.population import PopulationMLP
+from tdca_lib.method.recurrent_tdca import PopulationGRU
 
 
 def test_population_forward_equals_each_member_as_a_torch_mlp():
