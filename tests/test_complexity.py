@@ -1,5 +1,6 @@
 from tdca_lib.experiments import complexity
 from tdca_lib.experiments.complexity import Method
+from tdca_lib.sections import complexity as complexity_section
 
 
 def test_parameter_counts_of_the_networks_the_library_builds():
@@ -38,7 +39,7 @@ def fake_table_s4():
                 "of which diffusion": diffusion, "MFLOPs: paper": paper,
                 "weight updates, MFLOPs (every method)": 1.0}
 
-    mnist, cifar = complexity.MNIST, "CIFAR-10"
+    mnist, cifar = complexity_section.MNIST, "CIFAR-10"
     return pd.DataFrame([
         row("BP (100 hidden)", mnist, 1000, 1000, 100.0, 0.0, 200.0),
         row("BP (100 hidden)", cifar, 1000, 1000, 1.0, 0.0, 2.0),
@@ -52,14 +53,15 @@ def fake_table_s4():
 def test_mflops_and_paper_ratio_read_the_mnist_rows():
     table = fake_table_s4()
     groups = "Credit groups (10 credits, 100 hidden)"
-    assert complexity.mflops(table, groups) == 140.0
-    assert complexity.mflops(table, groups, with_diffusion=False) == 100.0  # the network alone
-    assert complexity.mflops(table, "BP (100 hidden)") == 100.0  # not CIFAR-10's 1.0
-    assert complexity.paper_ratio(table, groups, "BP (100 hidden)") == 110.0 / 200.0
+    assert complexity_section.mflops(table, groups) == 140.0
+    # the network alone
+    assert complexity_section.mflops(table, groups, with_diffusion=False) == 100.0
+    assert complexity_section.mflops(table, "BP (100 hidden)") == 100.0  # not CIFAR-10's 1.0
+    assert complexity_section.paper_ratio(table, groups, "BP (100 hidden)") == 110.0 / 200.0
 
 
 def test_ratios_to_paper_has_a_line_per_mnist_method():
-    lines = complexity.ratios_to_paper(fake_table_s4()).split("\n")
+    lines = complexity_section.ratios_to_paper(fake_table_s4()).split("\n")
     assert len(lines) == 5
     assert lines[0] == (f"{'BP (100 hidden)':40s} params paper/ours 1.000; "
                         "MFLOPs paper / ours-without-diffusion 2.00")
@@ -71,7 +73,7 @@ def test_complexity_claims_are_judged_from_the_table():
     from tdca_lib.machinery.claims import NOT_SUPPORTED, SUPPORTED, Claims
 
     claims = Claims()
-    complexity.judge_claims(claims, fake_table_s4())
+    complexity_section.judge_claims(claims, fake_table_s4())
     frame = claims.frame()
     assert list(frame["claim"]) == [
         "Credit groups cost about what BP costs (10 credits vs BP, 100 hidden)",
@@ -84,5 +86,5 @@ def test_complexity_claims_are_judged_from_the_table():
     table = fake_table_s4()
     table.loc[3, "MFLOPs: ours"] = 160.0  # 1.6x BP: no longer "about" BP's cost
     claims = Claims()
-    complexity.judge_claims(claims, table)
+    complexity_section.judge_claims(claims, table)
     assert claims.frame()["verdict"][0] == NOT_SUPPORTED

@@ -4,6 +4,7 @@ import torch
 from tdca_lib.experiments import supervised
 from tdca_lib.machinery.checkpoints import CheckpointMissing
 from tdca_lib.machinery.data import Dataset
+from tdca_lib.sections import supervised as supervised_section
 
 
 def images(n=30, features=784):
@@ -23,7 +24,7 @@ def test_tdca_network_emits_one_credit_per_neuron_or_channel(architecture, credi
     assert supervised.regenerate_command(settings).endswith(f"--architecture {architecture}")
 
 
-@pytest.mark.parametrize("architecture", supervised.TABLE2_ARCHITECTURES)
+@pytest.mark.parametrize("architecture", supervised_section.TABLE2_ARCHITECTURES)
 def test_every_method_trains_a_deep_network(architecture):
     settings = supervised.settings_for("quick", architecture, steps=2, seeds=2)
     dataset = images()
@@ -50,10 +51,10 @@ def test_table2_says_what_could_not_run_beside_the_paper(monkeypatch):
     def missing(settings, dataset, device):
         raise CheckpointMissing(f"evolved TDCA network not found; regenerate it with: {dataset}")
 
-    monkeypatch.setattr(supervised, "shipped_tdca", missing)
+    monkeypatch.setattr(supervised_section, "shipped_tdca", missing)
     datasets = {"mnist": images(), "fashion_mnist": "needs Fashion-MNIST: ...",
                 "cifar10": "needs CIFAR-10: ..."}
-    table, margins = supervised.table2("smoke", datasets)
+    table, margins = supervised_section.table2("smoke", datasets)
     assert len(table) == 2 * 3 * 3 and margins == {}
     mnist = table[(table.Dataset == "MNIST") & (table.Method == "Zero BP")]
     assert mnist["Train: paper"].tolist() == ["98.97 ± 0.15%", "95.79 ± 0.45%"]

@@ -4,6 +4,8 @@ import torch
 from tdca_lib.experiments import diffusion, supervised
 from tdca_lib.machinery.checkpoints import CheckpointError
 from tdca_lib.machinery.data import Dataset
+from tdca_lib.sections import diffusion as diffusion_section
+from tdca_lib.sections import supervised as supervised_section
 
 
 def tiny_dataset(n=40, features=12):
@@ -73,7 +75,7 @@ def test_a_missing_network_names_the_command_that_makes_it(tmp_path, monkeypatch
 
 
 def test_a_gap_is_judged_on_meta_test_and_a_differing_meta_train_is_named():
-    from tdca_lib.experiments.diffusion import judge_gap
+    from tdca_lib.sections.diffusion import judge_gap
 
     accuracy = {"meta-test": {"mnist/a": 0.80, "mnist/b": 0.82},
                 "meta-train": {"mnist/a": 0.90, "mnist/b": 0.85}}
@@ -94,7 +96,7 @@ def fake_log(generations, accuracy=lambda g: g / 1000):
             for g in range(1, generations + 1)]
 
 
-class CannedRuns(supervised.Runs):
+class CannedRuns(supervised_section.Runs):
     """Runs whose trainings are canned: ``train / test`` accuracy a network key, the same on
     every seed; meta-test 0.01 lower."""
 
@@ -118,7 +120,7 @@ def test_table_s3_gives_each_row_its_numbers_or_why_it_could_not_run():
     datasets = {"mnist": tiny_dataset(), "fashion_mnist": "needs Fashion-MNIST: get it",
                 "cifar10": "needs CIFAR-10: get it"}
     runs = CannedRuns(datasets, tdca, {k: (0.9, 0.8) for k in keys})
-    table, accuracy, measured = diffusion.table_s3(runs, {k: fake_log(600) for k in keys})
+    table, accuracy, measured = diffusion_section.table_s3(runs, {k: fake_log(600) for k in keys})
 
     assert list(table.columns) == ["Dataset", "Configuration", "Ours, meta-train (train / test)",
                                    "Ours, meta-test (test)", "Paper (train / test)", "Our run"]
@@ -144,7 +146,7 @@ def test_table_s3_gives_each_row_its_numbers_or_why_it_could_not_run():
 def test_load_networks_says_why_each_missing_network_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("TDCA_CHECKPOINTS_DIR", str(tmp_path))  # empty: nothing shipped
     datasets = {"mnist": tiny_dataset(), "fashion_mnist": "x", "cifar10": "y"}
-    runs, logs, loaded = diffusion.load_networks("smoke", datasets, "cpu")
+    runs, logs, loaded = diffusion_section.load_networks("smoke", datasets, "cpu")
     assert logs == {} and runs.datasets is datasets
     assert len(runs.tdca) == 15 and all(isinstance(v, str) for v in runs.tdca.values())
     assert set(runs.variants) == {k for k in runs.tdca if not k.endswith(f"/{diffusion.DENSE}")}
@@ -157,7 +159,7 @@ def test_load_networks_says_why_each_missing_network_is_missing(tmp_path, monkey
 
 
 def test_load_networks_loads_the_shipped_ones():
-    runs, logs, loaded = diffusion.load_networks("smoke", {}, "cpu")  # smoke loads quick's
+    runs, logs, loaded = diffusion_section.load_networks("smoke", {}, "cpu")  # smoke loads quick's
     for key in ("mnist/100-to-100", "mnist/10-to-100"):  # shipped with the repository
         settings = runs.variants.get(key, runs.settings)
         net = supervised.bottom_up_network(settings, 784)
@@ -181,7 +183,7 @@ def test_judge_claims_gives_the_verdicts_the_gaps_imply():
     claims = Claims()
     accuracy = accuracy_of({"10-to-100": -0.005, "6x6-to-30x30": 0.02, "36-to-900": 0.01,
                             "100-to-1000": 0.03})
-    diffusion.judge_claims(claims, accuracy, configs, supervised.settings_for("quick"))
+    diffusion_section.judge_claims(claims, accuracy, configs, supervised.settings_for("quick"))
     frame = claims.frame()
     assert frame["claim"].tolist() == [
         "10 sparse credits train about as well as 100 dense (Table S3)",
@@ -200,23 +202,23 @@ def test_judge_claims_gives_the_verdicts_the_gaps_imply():
         "generations from the DFA-fitted start")
 
     far = Claims()
-    diffusion.judge_claims(far, accuracy_of({"10-to-100": 0.02}), configs,
+    diffusion_section.judge_claims(far, accuracy_of({"10-to-100": 0.02}), configs,
                            supervised.PROFILES.get("quick"))
     assert far.frame()["verdict"][0] == "not supported"  # 2 points better is not "about as"
     nothing = Claims()
-    diffusion.judge_claims(nothing, {"meta-test": {}, "meta-train": {}}, configs,
+    diffusion_section.judge_claims(nothing, {"meta-test": {}, "meta-train": {}}, configs,
                            supervised.PROFILES.get("quick"))
     assert set(nothing.frame()["verdict"]) == {"not tested at this scale"}
 
 
 def test_evolution_speed_reads_every_log_at_the_same_generations():
     logs = {"mnist/100-to-100": fake_log(600), "mnist/10-to-100": fake_log(500, lambda g: 0.5)}
-    assert diffusion.evolution_speed(logs, early=60).splitlines() == [
+    assert diffusion_section.evolution_speed(logs, early=60).splitlines() == [
         "mnist/100-to-100             train accuracy at generation 60: 6.00%, at 500: 50.00%",
         "mnist/10-to-100              train accuracy at generation 60: 50.00%, at 500: 50.00%"]
-    short = diffusion.evolution_speed({"a": fake_log(30)}, early=60)
+    short = diffusion_section.evolution_speed({"a": fake_log(30)}, early=60)
     assert "generation 30: 3.00%, at 30: 3.00%" in short
-    assert diffusion.evolution_speed({}) == ""
+    assert diffusion_section.evolution_speed({}) == ""
 
 
 def test_fig4cd_credits_diffuse_the_site_credits_through_the_kernel():

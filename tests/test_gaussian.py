@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from tdca_lib.experiments import gaussian
+from tdca_lib.sections import gaussian as gaussian_section
 
 L = gaussian.LANDSCAPE
 
@@ -83,7 +84,7 @@ def test_a_network_that_only_reads_x_y_cannot_follow_a_moved_landscape():
     # still heads for the old place, which the probe table reports.
     settings = gaussian.PROFILES.get("smoke")
     tdca, params, _, _ = gaussian.evolved_tdca(settings, "smoke")
-    table = gaussian.probe_table({"one task": gaussian.probe(tdca, params, settings)})
+    table = gaussian_section.probe_table({"one task": gaussian.probe(tdca, params, settings)})
     assert len(table) == 3 and table["starts"].tolist() == [320, 441, 441]
     moved = table.iloc[1]
     assert moved["TDCA reaches the global minimum"] + moved[
@@ -102,7 +103,7 @@ def test_comparing_the_rules_counts_reaches_and_directions():
     assert rules["TDCA"]["reach"] == rules["BP"]["reach"] == pytest.approx(1 / 3)  # already there
     assert rules["TDCA"]["far_size"] == 0 < rules["BP"]["far_size"]
     assert rules["BP"]["starts"] == 3 and rules["BP"]["basin_points"] == 1
-    assert "of 3 starts reach the global minimum" in gaussian.describe_rules(rules)
+    assert "of 3 starts reach the global minimum" in gaussian_section.describe_rules(rules)
 
 
 def test_comparing_tasks_reports_each_tasks_reach_and_whether_the_fields_differ():

@@ -2,10 +2,11 @@
 
 import torch
 
-from tdca_lib.experiments import metaworld, rl
+from tdca_lib.experiments import rl
 from tdca_lib.experiments.rl_baselines import BaselineRun
 from tdca_lib.machinery import paper
 from tdca_lib.machinery.claims import NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claims
+from tdca_lib.sections import metaworld as metaworld_section
 
 SEEDS = 2
 SETTINGS = rl.settings_for("quick", rl.METAWORLD)
@@ -48,7 +49,7 @@ SAC_RUNS = [sac_run("button-press-wall-v3/train0", 4.0, 0.0),
 
 
 def test_table_s6_has_a_row_per_task_and_split_with_each_methods_numbers():
-    table = metaworld.table_s6(fake_results(), SAC_RUNS, torch.zeros(1, 4))
+    table = metaworld_section.table_s6(fake_results(), SAC_RUNS, torch.zeros(1, 4))
     assert table.shape == (6, 10)
     assert list(table.columns) == [
         "Task", "Split", "TDCA: return", "TDCA: success", "untrained: return",
@@ -68,7 +69,7 @@ def test_table_s6_has_a_row_per_task_and_split_with_each_methods_numbers():
 
 
 def test_table_s6_says_why_where_the_network_or_sac_is_missing():
-    table = metaworld.table_s6({}, "baseline runs not found; make them with: ...", MISSING)
+    table = metaworld_section.table_s6({}, "baseline runs not found; make them with: ...", MISSING)
     assert table.shape == (6, 7)  # no success or untrained columns without results
     assert set(table["TDCA: return"]) == {MISSING}
     assert "untrained: return" not in table.columns
@@ -81,7 +82,7 @@ def test_claims_are_judged_from_the_results_with_their_evidence():
     claims = Claims()
     finals = {1: torch.tensor([10.0, 12.0, 14.0, 16.0]), 2: torch.tensor([20.0]),
               4: torch.tensor([12.0, 12.0, 12.0, 12.0])}
-    metaworld.judge_claims(claims, fake_results(), finals, SETTINGS, torch.zeros(1, 4))
+    metaworld_section.judge_claims(claims, fake_results(), finals, SETTINGS, torch.zeros(1, 4))
     frame = claims.frame()
     assert list(frame["claim"]) == [
         "button-press-wall-v3: the test score barely drops from training (Table S6)",
@@ -111,7 +112,7 @@ def test_an_untrained_network_that_does_not_help_is_not_supported():
     results["train"] = {"final": untrained["final"] + 0.5, "success": untrained["success"],
                         "task_ids": results["train"]["task_ids"]}
     claims = Claims()
-    metaworld.judge_claims(claims, results, {1: torch.tensor([10.0, 10.0]),
+    metaworld_section.judge_claims(claims, results, {1: torch.tensor([10.0, 10.0]),
                                              4: torch.tensor([5.0, 5.0])},
                            SETTINGS, torch.zeros(1, 4))
     verdicts = claims.frame()["verdict"]
@@ -121,7 +122,7 @@ def test_an_untrained_network_that_does_not_help_is_not_supported():
 
 def test_claims_without_a_network_are_not_tested_and_say_why():
     claims = Claims()
-    metaworld.judge_claims(claims, {}, {}, SETTINGS, MISSING)
+    metaworld_section.judge_claims(claims, {}, {}, SETTINGS, MISSING)
     frame = claims.frame()
     assert len(frame) == 4  # the horizon claim needs the horizon runs: none
     assert set(frame["verdict"]) == {NOT_TESTED} and set(frame["evidence"]) == {MISSING}

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from tdca_lib.experiments import scale
+from tdca_lib.machinery.claims import Claims
 from tdca_lib.method.outer_loop import ResumeMismatch, StateUnreadable, command
+from tdca_lib.sections import scale as scale_section
 
 
 def test_milestones_span_the_run_and_double_early():
@@ -28,20 +30,20 @@ def test_bad_runs_are_refused():
 def test_trend_recovers_a_known_line_and_extrapolates_it():
     evaluations = [100 * 2**k for k in range(8)]
     accuracy = [0.5 + 0.02 * math.log2(e) for e in evaluations]
-    line = scale.trend(evaluations, accuracy)
+    line = scale_section.trend(evaluations, accuracy)
     assert line["per_doubling"] == pytest.approx(0.02)
     assert line["span"] == (6400, 12800) and line["points"] == 2
-    assert scale.evaluations_to_reach(line, 0.5 + 0.02 * 20) == pytest.approx(2**20)
-    flat = scale.trend(evaluations, [0.7] * 8)
-    assert scale.evaluations_to_reach(flat, 0.8) is None
+    assert scale_section.evaluations_to_reach(line, 0.5 + 0.02 * 20) == pytest.approx(2**20)
+    flat = scale_section.trend(evaluations, [0.7] * 8)
+    assert scale_section.evaluations_to_reach(flat, 0.8) is None
 
 
 def test_an_extrapolation_goes_on_from_the_last_point_never_back_inside_the_runs():
     # a steep rise levelling off: the least-squares line passes above the last point, so
     # a target just above it would be "reached" inside the span by the line
-    line = scale.trend([1000, 2000, 3000, 4000], [0.5, 0.8, 0.85, 0.86])
+    line = scale_section.trend([1000, 2000, 3000, 4000], [0.5, 0.8, 0.85, 0.86])
     assert line["span"] == (2000, 4000) and line["end"] == 0.86
-    reach = scale.evaluations_to_reach(line, 0.865)
+    reach = scale_section.evaluations_to_reach(line, 0.865)
     assert reach > 4000
     assert reach == pytest.approx(4000 * 2 ** (0.005 / line["per_doubling"]))
 
@@ -66,7 +68,7 @@ def test_a_run_extended_later_equals_one_run_straight_through(tmp_path):
     # the curve says how to make it again, and reads back as rows
     saved = json.loads(scale.curve_path(tiny(24), tmp_path / "b").read_text())
     assert saved["command"] == tiny(24).command() and saved["run"]["evaluations"] == 24
-    rows = scale.stored_curves(tmp_path / "b")
+    rows = scale_section.stored_curves(tmp_path / "b")
     assert rows["complete"].all() and len(rows) == 3
     assert all(len(p["meta_test"]) == 3 for p in straight["points"])
 
@@ -89,18 +91,18 @@ def test_trends_table_reads_mean_over_seeds(tmp_path):
              "meta_test": 0.6 + 0.01 * math.log2(e) + 0.001 * s, "meta_train": 0.0,
              "center_fitness": -1 + 0.05 * math.log2(e) - 0.02 * s}
             for s in (0, 1) for e in (100, 200, 400, 800)]
-    table = scale.trends(pd.DataFrame(rows), {"high": 0.9, "low": 0.5})
+    table = scale_section.trends(pd.DataFrame(rows), {"high": 0.9, "low": 0.5})
     assert table.loc[0, "seeds"] == 2 and table.loc[0, "evaluations"] == 800
     assert table.loc[0, "points per doubling (last doubling)"] == pytest.approx(1.0)
     assert table.loc[0, "fitness per doubling (last doubling)"] == pytest.approx(0.05)
     assert table.loc[0, "to reach low (extrapolated)"] == "reached"
     assert table.loc[0, "to reach high (extrapolated)"] == pytest.approx(2 ** (0.2995 / 0.01))
     further = pd.DataFrame(rows + [rows[-1] | {"evaluations": 1600, "meta_test": 0.75}])
-    row = scale.trends(further, {"high": 0.9}).iloc[0]
+    row = scale_section.trends(further, {"high": 0.9}).iloc[0]
     assert row["evaluations"] == 800 and row["furthest seed"] == 1
     assert row["its evaluations"] == 1600 and row["its meta-test (%)"] == pytest.approx(75.0)
-    assert "seed 1 went on to 1600 evaluations: 75.00%" in scale.describe_trends(
-        scale.trends(further, {"high": 0.9}))
+    assert "seed 1 went on to 1600 evaluations: 75.00%" in scale_section.describe_trends(
+        scale_section.trends(further, {"high": 0.9}))
 
 
 def test_minibatch_fitness_draws_a_fresh_batch_a_generation_the_same_on_resume():
@@ -138,18 +140,19 @@ def test_ablation_compares_each_variant_with_the_baseline_where_both_have_been()
                                  ("authors", 0.70, 800), ("minibatch", 0.5, 0))
             for s in (0, 1) for e in range(0, last + 1, 800)]
     rows.append(rows[-1] | {"run": "authors-2", "variant": "authors", "seed": 2})  # at its start
-    table = scale.ablation(pd.DataFrame(rows)).set_index("variant")
+    table = scale_section.ablation(pd.DataFrame(rows)).set_index("variant")
     assert table["evaluations"].to_dict() == {"authors": 800, "baseline": 2400, "clipup": 1600}
     lead = table["lead over baseline (points)"]
     assert lead["baseline"] == 0 and lead["clipup"] == pytest.approx(3.0)
     assert lead["authors"] == pytest.approx(-10.0) and table.loc["authors", "seeds"] == 2
     rows += [r | {"run": "clipup-0", "meta_test": 0.9} for r in rows if r["run"] == "clipup-0"]
     rows = [r for r in rows if r["run"] != "clipup-0" or r["meta_test"] == 0.9]
-    by_seed = scale.ablation(pd.DataFrame(rows)).set_index("variant")["meta-test by seed (%)"]
+    ablation = scale_section.ablation(pd.DataFrame(rows)).set_index("variant")
+    by_seed = ablation["meta-test by seed (%)"]
     assert by_seed["clipup"] == "90.00, 85.00" and by_seed["baseline"] == "83.00, 83.00"
     start = table["meta-test at the start (%)"]
     assert start["baseline"] == pytest.approx(80.0) and start["clipup"] == pytest.approx(83.0)
-    assert scale.ablation(pd.DataFrame(rows).iloc[:0]).empty
+    assert scale_section.ablation(pd.DataFrame(rows).iloc[:0]).empty
 
 
 AIMED_AT_UNSEEN = [name for name, v in scale.VARIANTS.items() if v.held_out]
@@ -242,7 +245,7 @@ def test_a_point_judges_meta_test_at_both_horizons_and_validation(tmp_path):
     for point in curve["points"]:
         assert len(point["meta_test"]) == len(point["meta_test_50"]) == 3
         assert 0 <= point["validation"] <= 1
-    rows = scale.stored_curves(tmp_path)
+    rows = scale_section.stored_curves(tmp_path)
     assert rows[["meta_test_50", "validation"]].notna().all().all()
 
 
@@ -285,7 +288,7 @@ def test_a_truncated_curve_is_named_with_how_to_restore_it(run_dir, tmp_path, ca
     curve = run_dir / "curve.json"
     curve.write_text(curve.read_text()[:100])
     for read in (lambda: scale.evolve_run(small(200), tmp_path, progress=False),
-                 lambda: scale.stored_curves(tmp_path)):  # the command and notebook 07
+                 lambda: scale_section.stored_curves(tmp_path)):  # the command and notebook 07
         with pytest.raises(StateUnreadable) as caught:
             read()
         message = str(caught.value)
@@ -368,7 +371,7 @@ def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tm
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"run": {"population": 4, "seed": seed,
                                             "variant": "held-out"}, "points": points}))
-    [row] = scale.improvements(tmp_path, population=4).to_dict("records")
+    [row] = scale_section.improvements(tmp_path, population=4).to_dict("records")
     assert row["seeds"] == 2 and row["evaluations"] == 8
     assert row["change, 20 steps"].startswith("+5.00 ± 0.00 points (6 pairs)")
     assert row["verdict, 20 steps"] == "supported"
@@ -376,8 +379,8 @@ def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tm
     assert row["verdict, 50 steps"] == "not supported"
     assert row["picked by validation (evaluations)"] == "4, 4"
     assert row["picked, 20 steps (%)"] == pytest.approx(91.333, abs=1e-3)
-    table = scale.claims.Claims()
-    scale.judge_improvements(table, tmp_path, population=4)
+    table = Claims()
+    scale_section.judge_improvements(table, tmp_path, population=4)
     verdicts = table.frame().set_index("claim")["verdict"].to_dict()
     assert verdicts == {
         "(ours) evolution with held-out improves on its start on meta-test, 20 steps": "supported",

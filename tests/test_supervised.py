@@ -7,6 +7,7 @@ from tdca_lib.experiments import supervised
 from tdca_lib.machinery import plots
 from tdca_lib.machinery.data import Dataset
 from tdca_lib.method import bottom_up
+from tdca_lib.sections import supervised as supervised_section
 
 
 def tiny_dataset(n=40, features=12):
@@ -90,18 +91,18 @@ def test_a_sparse_curve_is_the_full_curve_at_its_steps_and_ends_at_the_last():
     for split in ("train", "test"):
         assert torch.equal(sparse[f"{split}_curve"], full[f"{split}_curve"][[0, 3, 6, 7]])
     assert torch.equal(sparse["theta"], full["theta"])  # recording never changes training
-    assert supervised.curve_at(sparse, 6) == full["train_curve"][6].mean().item()
+    assert supervised_section.curve_at(sparse, 6) == full["train_curve"][6].mean().item()
     with pytest.raises(ValueError, match="not on the curve"):
-        supervised.curve_at(sparse, 5)
+        supervised_section.curve_at(sparse, 5)
 
 
 def test_table1s_last_setting_and_fig_s2_share_their_trainings(monkeypatch):
     settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2,
                                        table1_settings=((2, 30), (4, 40)))
-    runs = supervised.Runs(settings, {"mnist": tiny_dataset(200)}, {})
+    runs = supervised_section.Runs(settings, {"mnist": tiny_dataset(200)}, {})
     trained = []
     run_bottom_up = supervised.run_bottom_up
-    monkeypatch.setattr(supervised, "run_bottom_up",
+    monkeypatch.setattr(supervised_section, "run_bottom_up",
                         lambda *a, **k: trained.append(k) or run_bottom_up(*a, **k))
     table = runs.run("mnist", "zero_bp", 4, 40)  # as Table 1 asks: no curve
     assert runs.run("mnist", "zero_bp", 4, 40, curve=True) is table  # as Fig S2 asks
@@ -117,12 +118,12 @@ def test_fig_s2_draws_fa_and_dfa_only_when_asked():
                                            table1_settings=((2, 30),), fig_s2_rules=rules)
         net = supervised.bottom_up_network(settings, 12)
         beta = torch.zeros(1, supervised.tdca_network(settings, net).num_params)
-        runs = supervised.Runs(settings, {"mnist": tiny_dataset(120), "fashion_mnist": "no",
+        runs = supervised_section.Runs(settings, {"mnist": tiny_dataset(120), "fashion_mnist": "no",
                                           "cifar10": "no"}, {"mnist": beta})
-        shown, curves = supervised.fig_s2_curves(runs, 2, 30)
+        shown, curves = supervised_section.fig_s2_curves(runs, 2, 30)
         labels = {label for _, label in curves}
         assert shown == ["mnist"] and ("FA (zero, ours)" in labels) == rules
-        assert set(supervised.FIG_S2) <= labels
+        assert set(supervised_section.FIG_S2) <= labels
         plots.fig_s2(shown, curves)  # draws what it has
 
 
@@ -140,10 +141,10 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     datasets = {"mnist": tiny_dataset(120), "fashion_mnist": tiny_dataset(120),
                 "cifar10": "needs CIFAR-10: get it"}
     tdca = {"mnist": beta, "fashion_mnist": "no such file", "cifar10": "no", "all": "no"}
-    runs = supervised.Runs(settings, datasets, tdca)
+    runs = supervised_section.Runs(settings, datasets, tdca)
 
     table1 = runs.table1()
-    yardsticks = len(supervised.YARDSTICKS)
+    yardsticks = len(supervised_section.YARDSTICKS)
     assert len(table1) == 2 * 7 + 2 * yardsticks  # the paper's seven rows a setting, ours
     first = table1.iloc[0]
     assert first["Train: paper"] == "96.00 ± 0.88%" and "±" in first["Train: ours, meta-train"]
@@ -172,7 +173,7 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
 
 def test_meta_test_runs_train_on_every_subset_and_never_the_evolutions():
     settings = supervised.PROFILES.get("quick", steps=2, train_size=30, hidden=8, seeds=2)
-    runs = supervised.Runs(settings, {"mnist": tiny_dataset(120)}, {})
+    runs = supervised_section.Runs(settings, {"mnist": tiny_dataset(120)}, {})
     meta = runs.meta_test("mnist", "zero_bp")
     assert meta["test_acc"].shape == (3 * 2,) and int(meta["subsets"]) == 3
     train = runs.run("mnist", "zero_bp")
@@ -183,7 +184,7 @@ def test_meta_test_runs_train_on_every_subset_and_never_the_evolutions():
 
 
 def test_the_untrained_tdca_network_is_evolutions_start():
-    runs = supervised.Runs(SETTINGS, {"mnist": tiny_dataset()}, {})
+    runs = supervised_section.Runs(SETTINGS, {"mnist": tiny_dataset()}, {})
     beta = runs.beta(supervised.UNTRAINED, tiny_dataset())
     tdca = supervised.tdca_network(SETTINGS, supervised.bottom_up_network(SETTINGS, 12))
     random = tdca.init(torch.Generator().manual_seed(SETTINGS.seed))
@@ -193,7 +194,7 @@ def test_the_untrained_tdca_network_is_evolutions_start():
     assert result["test_acc"].shape == (SETTINGS.seeds,)
     # with a warm start, the start is the fit to DFA on the evolution's samples
     warm = dataclasses.replace(SETTINGS, warm_start="dfa", train_size=30)
-    runs = supervised.Runs(warm, {"mnist": tiny_dataset()}, {})
+    runs = supervised_section.Runs(warm, {"mnist": tiny_dataset()}, {})
     fitted = supervised.fit_to_dfa(warm, [tiny_dataset().subset(30)], random, seed=warm.seed)
     assert torch.equal(runs.beta(supervised.UNTRAINED, tiny_dataset())[0], fitted)
 
@@ -288,12 +289,13 @@ def test_beats_held_out_judges_meta_test_and_says_when_meta_train_disagrees():
 
     train = {"tdca": result(0.9, 0.8), "bp": result(0.8, 0.7)}
     test = {"tdca": result(0.7, 0.6), "bp": result(0.8, 0.7)}
-    verdict, evidence = supervised.beats_held_out(train, test, "tdca", "bp", setting="600 gen")
+    verdict, evidence = supervised_section.beats_held_out(train, test, "tdca", "bp",
+                                                          setting="600 gen")
     assert verdict is False and "on meta-train the verdict differs" in evidence
     assert evidence.startswith("train_acc/test_acc: meta-test") and evidence.endswith("600 gen")
-    assert supervised.beats_held_out(train, train, "tdca", "bp")[0] is True
+    assert supervised_section.beats_held_out(train, train, "tdca", "bp")[0] is True
     missing = {"tdca": "no network", "bp": result(0.8, 0.7)}
-    assert supervised.beats_held_out(missing, missing, "tdca", "bp") == (None,
+    assert supervised_section.beats_held_out(missing, missing, "tdca", "bp") == (None,
                                                                         "not run: no network")
 
 
@@ -306,6 +308,6 @@ def test_the_3_layer_network_searches_from_the_dfa_fit_the_others_from_a_random_
                   supervised.settings_for("quick", "deep_fc")):
         assert (other.warm_start, other.sigma, other.center_lr) == (None, cold.sigma,
                                                                     cold.center_lr)
-        assert "fitted" not in supervised.search_budget(other)
-    assert "from a TDCA network fitted to DFA's credits" in supervised.search_budget(dense)
-    assert supervised.search_of(dense) == "600 generations from the DFA-fitted start"
+        assert "fitted" not in supervised_section.search_budget(other)
+    assert "from a TDCA network fitted to DFA's credits" in supervised_section.search_budget(dense)
+    assert supervised_section.search_of(dense) == "600 generations from the DFA-fitted start"

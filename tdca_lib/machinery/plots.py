@@ -275,7 +275,7 @@ def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor
     return filled
 
 
-# Fig S2's curves (supervised.FIG_S2): label -> (colour, line style)
+# Fig S2's curves (sections.supervised.FIG_S2): label -> (colour, line style)
 FIG_S2_STYLES = {"BP (Kaiming)": (BP_COLOR, "-"), "BP (zero)": (BP_COLOR, "--"),
                  "TDCA (top-down)": (TDCA_COLOR, "-"), "TDCA + diffusion": (DIFFUSION_COLOR, "-"),
                  "FA (zero, ours)": ("#009E73", ":"), "DFA (zero, ours)": ("#CC79A7", ":")}
