@@ -59,11 +59,14 @@ lint: setup
 	$(VENV)/bin/ruff check tdca_lib tests benchmarks notebooks scripts book
 
 # The companion book: the committed notebooks with their saved outputs (never re-run), the
-# gallery and the README as a static site in build/book/html/ (Sphinx + myst-nb, book/conf.py).
-# Warnings are errors: a broken link or figure fails the build.
+# gallery, the README and the method's code (book/method.md includes tdca_lib/method/'s source,
+# copied in beside the pages) as a static site in build/book/html/ (Sphinx + myst-nb,
+# book/conf.py). Warnings are errors: a broken link or figure, or an included function that is
+# gone, fails the build.
 book: $(STAMP)
-	rm -rf $(BOOK) && mkdir -p $(BOOK)/src
-	cp -r book/index.md README.md notebooks figures $(BOOK)/src/
+	rm -rf $(BOOK) && mkdir -p $(BOOK)/src/tdca_lib
+	cp -r book/*.md README.md notebooks figures $(BOOK)/src/
+	cp -r tdca_lib/method $(BOOK)/src/tdca_lib/
 	$(VENV)/bin/sphinx-build -q -W --keep-going -c book -b html $(BOOK)/src $(BOOK)/html
 
 # Open the book in headless Chromium and check its pages; screenshots in build/book-check/.

@@ -39,7 +39,7 @@ def single_env_steps_per_second(seconds: float, max_steps: int, seed: int = 0) -
     actions = (2 * torch.rand(max_steps, 4, generator=gen) - 1).numpy()
     steps, elapsed = 0, 0.0
     for variant in mw.variants("train")[::3]:  # the first variant of each task type
-        env = mw._make_env(variant.task_type, variant)
+        env = mw._bare_env(variant.task_type, variant)
         start = time.perf_counter()
         while time.perf_counter() - start < seconds / 3:
             env.reset()

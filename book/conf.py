@@ -1,5 +1,6 @@
 """Sphinx configuration of the companion book (`make book`): the committed notebooks with their
-saved outputs, the gallery and the README, rendered by myst-nb; works without a network."""
+saved outputs, the method's code beside its equations, the gallery and the README, rendered by
+myst-nb; works without a network."""
 
 project = "TDCA companion"
 author = "the tdca-companion authors"
@@ -10,7 +11,8 @@ extensions = [
 ]
 
 root_doc = "index"
-# `make book` copies index.md, README.md, notebooks/ and figures/ into build/book/src first.
+# `make book` copies book/*.md, README.md, notebooks/, figures/ and tdca_lib/method/ (the
+# method page's literalincludes read it) into build/book/src first.
 exclude_patterns = ["**/.ipynb_checkpoints"]
 # figures/ holds each table also as a .md file the gallery links to: pages of their own.
 suppress_warnings = ["toc.not_included"]

@@ -1,6 +1,7 @@
-"""Check the built companion book in headless Chromium: the landing page, notebooks 01 and 02
-and the gallery load, their figures load (none shows as its text repr), their math is
-typeset, their tables are present, no stderr output shows, and nothing is fetched from a network.
+"""Check the built companion book in headless Chromium: the landing page, the method's code,
+notebooks 01 and 02 and the gallery load, their figures load (none shows as its text repr), their
+math is typeset, their tables and included code are present, no stderr output shows, and nothing
+is fetched from a network.
 
     python scripts/check_book.py [--site build/book/html] [--out build/book-check]
 
@@ -45,10 +46,16 @@ class Page:
     min_tables: int  # <table> elements in the page's content
     texts: list[str] = field(default_factory=list)  # must appear in the content's text
     absent: list[str] = field(default_factory=list)  # must not appear in it
+    min_code: int = 0  # code blocks (the method page's literalincludes), none of them empty
 
 
 PAGES = [
     Page("index.html", "TDCA companion", min_images=1, min_math=5, min_tables=1),
+    # Each equation's display and the library's function under it, included from the source.
+    Page("method.html", "The method in code", min_images=0, min_math=6, min_tables=0,
+         texts=[f"def {name}(" for name in ("layer_activations", "tdca_direction",
+                "hebbian_update", "credits_to_gradient", "diffusion_kernel", "diffuse", "train",
+                "ask", "tell", "generation")], min_code=10),
     # Notebook 01 prints its tables (the probes and the claims) as text outputs.
     Page("notebooks/01_gaussian.html", "01 ·", min_images=6, min_math=5, min_tables=0,
          texts=["| claim", "| verdict", "TDCA reaches the global minimum", "TDCA ends at"],
@@ -87,6 +94,11 @@ PROBE_JS = r"""
     math_errors: main.querySelectorAll("mjx-merror").length,
     tables: main.querySelectorAll("table").length,
     stderr: main.querySelectorAll(".stderr, .output_stderr").length,
+    code: [...main.querySelectorAll("div.highlight pre")].map(pre => {
+      const lines = pre.cloneNode(true);
+      lines.querySelectorAll(".linenos").forEach(e => e.remove());
+      return lines.textContent.trim().length;
+    }),
     prose: prose.innerText,
     text: main.innerText,
     height: document.documentElement.scrollHeight,
@@ -229,6 +241,10 @@ def problems(page: Page, report: dict, requested: list[str], failed: list[str]) 
         found.append(f"raw math delimiters {raw} left in the text")
     if report["tables"] < page.min_tables:
         found.append(f"{report['tables']} tables, expected at least {page.min_tables}")
+    if len(report["code"]) < page.min_code:
+        found.append(f"{len(report['code'])} code blocks, expected at least {page.min_code}")
+    if page.min_code and 0 in report["code"]:  # an include that found no lines
+        found.append(f"{report['code'].count(0)} empty code blocks")
     missing = [t for t in page.texts if t not in report["text"]]
     if missing:
         found.append(f"text missing: {missing}")
@@ -273,8 +289,9 @@ def main() -> int:
                 failures += bool(found)
                 print(f"{'FAIL' if found else 'ok  '} {page.path}: {len(report['images'])} "
                       f"images loaded, {report['typeset']} formulas typeset (MathJax "
-                      f"{report['mathjax']}), {report['tables']} tables, {len(requested)} "
-                      f"requests; screenshots {shots}-{{top,full}}.png")
+                      f"{report['mathjax']}), {report['tables']} tables, "
+                      f"{len(report['code'])} code blocks, {len(requested)} requests; "
+                      f"screenshots {shots}-{{top,full}}.png")
                 for problem in found:
                     print(f"     {problem}")
         finally:

@@ -202,7 +202,7 @@ def test_all_refuses_to_go_without_a_data_set_it_needs(tmp_path, monkeypatch):
 def test_all_with_a_corrupt_data_set_is_refused_in_one_line_and_ships_nothing(tmp_path,
                                                                             monkeypatch, capsys):
     from tdca_lib.experiments import supervised
-    from tdca_lib.method.outer_loop import command
+    from tdca_lib.machinery.commands import command
 
     offline(monkeypatch)
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nothing")

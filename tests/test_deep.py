@@ -54,8 +54,8 @@ def test_table2_says_what_could_not_run_beside_the_paper(monkeypatch):
     monkeypatch.setattr(supervised_section, "shipped_tdca", missing)
     datasets = {"mnist": images(), "fashion_mnist": "needs Fashion-MNIST: ...",
                 "cifar10": "needs CIFAR-10: ..."}
-    table, margins = supervised_section.table2("smoke", datasets)
-    assert len(table) == 2 * 3 * 3 and margins == {}
+    table, results = supervised_section.table2("smoke", datasets)
+    assert len(table) == 2 * 3 * 3 and results == {}  # no method complete anywhere
     mnist = table[(table.Dataset == "MNIST") & (table.Method == "Zero BP")]
     assert mnist["Train: paper"].tolist() == ["98.97 ± 0.15%", "95.79 ± 0.45%"]
     assert all("%" in cell for cell in mnist["Train: ours, meta-train"])  # BP ran

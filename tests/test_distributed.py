@@ -234,7 +234,8 @@ def test_a_failing_rank_stops_the_run_and_one_process_resumes_it(tmp_path, one_p
 STOPPING = textwrap.dedent("""
     import os, signal, sys, torch
     from tdca_lib.method.distributed import rank
-    from tdca_lib.method.outer_loop import command, evolve
+    from tdca_lib.machinery.commands import command
+    from tdca_lib.method.outer_loop import evolve
     from tdca_lib.method.pgpe import PGPE
 
     def fitness(params, generation, share=None):

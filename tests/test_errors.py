@@ -10,7 +10,7 @@ import torch
 
 from tdca_lib.experiments import gaussian, rl, scale, supervised
 from tdca_lib.machinery import data
-from tdca_lib.method.outer_loop import command
+from tdca_lib.machinery.commands import command
 
 
 def one_error_line(capsys) -> str:

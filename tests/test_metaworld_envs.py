@@ -38,7 +38,7 @@ def rollout(env: mw.MetaWorldPopulation, seed: int, actions: torch.Tensor):
     return torch.stack(obs), torch.stack(rewards), torch.stack(dones), torch.stack(success)
 
 
-def plain_rollout(variant: mw.Variant, actions: torch.Tensor):
+def plain_rollout(variant: mw.TaskVariant, actions: torch.Tensor):
     """The reference: one bare Meta-World environment with the variant's task, stepped with
     ``actions [T, 4]``: obs ``[T + 1, 39]`` float64, rewards ``[T]`` and info["success"] ``[T]``."""
     env = mw._mt1(variant.task_type).train_classes[variant.task_type]()

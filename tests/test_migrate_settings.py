@@ -10,10 +10,10 @@ import torch
 
 from tdca_lib.experiments import gaussian, rl, supervised
 from tdca_lib.machinery import checkpoints
-from tdca_lib.machinery.checkpoints import CheckpointError, save_evolved
+from tdca_lib.machinery.checkpoints import CheckpointError, ResumeMismatch, save_evolved
 from tdca_lib.machinery.files import ROOT
 from tdca_lib.machinery.profiles import evolved_settings
-from tdca_lib.method.outer_loop import ResumeMismatch, evolve
+from tdca_lib.method.outer_loop import RunSettings, evolve
 from tdca_lib.method.pgpe import PGPE
 
 spec = importlib.util.spec_from_file_location("migrate", ROOT / "scripts" / "migrate_settings.py")
@@ -84,10 +84,15 @@ def test_every_shipped_network_loads_with_todays_settings():
         assert migrate.missing(manifest["settings"], settings_class) == {}, path.name
 
 
-def test_no_settings_class_subclasses_another():
-    """Settings are plain data: what differs between experiments is a field's value."""
-    classes = (gaussian.GaussianSettings, supervised.SupervisedSettings, rl.RLSettings)
-    for cls in classes:
-        assert cls.__bases__ == (object,) and dataclasses.is_dataclass(cls)
+def test_settings_classes_add_plain_data_to_the_run_settings():
+    """Settings are plain data: each experiment's class adds its fields to the run's, declared
+    once in RunSettings, and nothing subclasses further; what differs between experiments is a
+    field's value."""
+    assert RunSettings.__bases__ == (object,)
+    for cls in (gaussian.GaussianSettings, supervised.SupervisedSettings, rl.RLSettings):
+        assert cls.__bases__ == (RunSettings,) and dataclasses.is_dataclass(cls)
         methods = {k for k, v in vars(cls).items() if callable(v) and not k.startswith("__")}
         assert methods == set(), f"{cls.__name__} has behaviour: {methods}"
+        run = evolved_settings(cls())
+        assert {"seed", "population", "sigma", "center_lr", "generations"} <= set(run)
+        assert not {"checkpoint_every", "load_evolved_from", "replace_shipped"} & set(run)

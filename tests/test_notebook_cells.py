@@ -37,3 +37,11 @@ def test_committed_outputs_carry_nothing_on_stderr_but_progress_bars(path):
             pieces = re.split(r"[\r\n]", "".join(output["text"]))
             stray = [p for p in pieces if p.strip() and not PROGRESS_BAR.search(p)]
             assert not stray, f"code cell {number} keeps stderr output: {stray[0][:100]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_judges_a_claim_the_section_judges_them(path):
+    """A verdict is computed in the library (``tdca_lib/sections/``); a notebook prints it."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for number, cell in enumerate(cells):
+        assert ".judge(" not in "".join(cell["source"]), f"code cell {number} judges a claim"

@@ -367,3 +367,35 @@ def test_a_device_this_machine_lacks_stops_before_any_notebook_runs(monkeypatch,
         reproduce.main(["--profile", "smoke", "--only", "04", "--device", "cuda"])
     assert stop.value.code == 2
     assert "torch sees no GPU here; use 'cpu' or 'auto'" in capsys.readouterr().err
+
+
+def test_the_gallery_counts_every_claims_tables_verdicts_and_states_the_rule_once(tmp_path,
+                                                                                 monkeypatch):
+    from tdca_lib.machinery import claims
+    from tdca_lib.machinery.output import Output
+
+    monkeypatch.setenv("TDCA_FIGURES_DIR", str(tmp_path))
+    monkeypatch.setattr(claims, "RULE", "the rule, from claims.py")
+    monkeypatch.setattr(reproduce, "RULE", claims.RULE)
+    for section, verdicts in (("01_a", [claims.SUPPORTED, claims.WITHIN_NOISE]),
+                              ("02_b", [claims.NOT_SUPPORTED, claims.NOT_TESTED,
+                                        claims.SUPPORTED])):
+        table = claims.Claims()
+        table.rows = [{"claim": f"claim {k}", "verdict": v, "evidence": "-"}
+                      for k, v in enumerate(verdicts)]
+        out = Output(section, "smoke")
+        out.table(table.frame(), f"claims_{section}", "Claims.")
+        out.table(table.frame(), f"not_claims_{section}", "A table of other things.")
+    text = reproduce.gallery(tmp_path)
+    assert text.count("the rule, from claims.py") == 1
+    assert "| claims_01_a | 1 | 0 | 1 | 0 |" in text
+    assert "| claims_02_b | 1 | 1 | 0 | 1 |" in text
+    assert "| all | 2 | 1 | 1 | 1 |" in text and "not_claims_01_a |" not in text
+    assert text.index("## Verdicts") < text.index("## 01_a")
+
+
+def test_the_readme_states_the_rules_constant_as_the_code_has_it():
+    from tdca_lib.machinery.claims import NOISE_RULE
+    from tdca_lib.machinery.files import ROOT
+
+    assert f"`NOISE_RULE` = {NOISE_RULE:g} standard errors" in (ROOT / "README.md").read_text()

@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from tdca_lib.method.outer_loop import ResumeMismatch, evolve
+from tdca_lib.machinery.checkpoints import ResumeMismatch
+from tdca_lib.method.outer_loop import evolve
 from tdca_lib.method.pgpe import PGPE
 
 GENERATIONS = 300
@@ -194,7 +195,7 @@ SCALE = textwrap.dedent("""
             time.sleep(0.02)
         return atomic_write(path, write_then_wait)
 
-    def judge(run, pool, center):
+    def measure(run, pool, center):
         time.sleep(0.05)
         return {"meta_train": center.double().sum().item(),
                 "meta_test": [center.double().norm().item()] * 3}
@@ -210,7 +211,7 @@ SCALE = textwrap.dedent("""
 
     pool = data.load("mnist")
     data.load = lambda *args, **kwargs: pool  # loaded before "ready": kills land in the run
-    files.atomic_write, scale.judge, scale.fitness_for = slow_write, judge, slow_fitness_for
+    files.atomic_write, scale.measure, scale.fitness_for = slow_write, measure, slow_fitness_for
     print("ready", flush=True)
     sys.stdin.readline()  # started beside the others, it runs when told
     for folder in sys.argv[1:]:

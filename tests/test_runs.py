@@ -2,6 +2,7 @@
 anything is written, one run a folder, unreadable state named, stale temporaries cleaned, a
 shorter run never shipped over a longer one."""
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -13,9 +14,10 @@ import pytest
 import torch
 
 from tdca_lib.experiments import supervised
-from tdca_lib.machinery.checkpoints import load_evolved
+from tdca_lib.machinery.checkpoints import StateUnreadable, load_evolved
+from tdca_lib.machinery.commands import command
 from tdca_lib.machinery.files import ROOT, FolderLocked, locked
-from tdca_lib.method.outer_loop import StateUnreadable, command, evolve
+from tdca_lib.method.outer_loop import Experiment, RunSettings, evolve, evolve_or_load, generation
 from tdca_lib.method.pgpe import PGPE
 
 SHIPPED = ROOT / "data" / "checkpoints"
@@ -260,3 +262,28 @@ def test_progress_in_a_log_file_is_one_line_a_refresh_with_an_eta(tmp_path, caps
     last = err.splitlines()[-1]
     assert last.startswith("sphere: 100%") and "3/3 [" in last and "<00:00" in last  # ETA
     assert "best=" in last and "center=" in last
+
+
+def test_a_generation_evaluates_the_centre_beside_its_members_and_steps_once():
+    pgpe = PGPE(torch.ones(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
+    center = pgpe.center.clone()
+    row = generation(pgpe, sphere)
+    assert row["generation"] == pgpe.generation == 1
+    assert row["center"] == sphere(center[None], 0).item()  # the centre that sampled it
+    assert not torch.equal(pgpe.center, center)  # and told: the centre moved
+    again = PGPE(torch.ones(4), population=4, sigma=0.1, center_lr=0.1, seed=0)
+    assert evolve(sphere, again, 1, progress=False) == [row]
+
+
+def test_an_experiment_ships_under_its_profile_with_what_it_measures(scratch):
+    settings = RunSettings(population=4, generations=2)
+    measured = {"norm": "1.23"}
+    experiment = Experiment("sphere", settings, "quick", notebook="00_test", fitness=sphere,
+                            start=torch.ones(3), regenerate="make sphere",
+                            measure=lambda center: measured | {"size": center.numel()})
+    center, log, manifest = evolve_or_load(experiment)
+    assert len(log) == 2 and manifest["evaluation"] == measured | {"size": 3}
+    assert manifest["experiment"] == "00_test" and manifest["command"] == "make sphere"
+    loaded = evolve_or_load(dataclasses.replace(
+        experiment, settings=dataclasses.replace(settings, load_evolved_from="quick")))
+    assert torch.equal(loaded[0], center) and loaded[1] == log

@@ -1,12 +1,14 @@
 import json
 import math
 
+import pandas as pd
 import pytest
 import torch
 
 from tdca_lib.experiments import scale
+from tdca_lib.machinery.checkpoints import ResumeMismatch, StateUnreadable
 from tdca_lib.machinery.claims import Claims
-from tdca_lib.method.outer_loop import ResumeMismatch, StateUnreadable, command
+from tdca_lib.machinery.commands import command
 from tdca_lib.sections import scale as scale_section
 
 
@@ -238,7 +240,7 @@ def test_the_anchor_subtracts_its_weight_times_the_squared_distance_from_the_sta
     assert torch.equal(-extras["cross_entropy"], plain) and penalised[0] == plain[0]
 
 
-def test_a_point_judges_meta_test_at_both_horizons_and_validation(tmp_path):
+def test_a_point_measures_meta_test_at_both_horizons_and_validation(tmp_path):
     run = scale.ScaleRun(population=4, seed=1, evaluations=4, steps=2, train_size=100,
                          variant="held-out")
     curve = scale.evolve_run(run, tmp_path, progress=False)
@@ -258,8 +260,8 @@ def small(evaluations: int) -> scale.ScaleRun:
                           train_size=100)
 
 
-def quick_judge(run, pool, center):
-    """A stand-in for judging a centre (seconds a point): numbers that follow the centre."""
+def quick_measure(run, pool, center):
+    """A stand-in for measuring a centre (seconds a point): numbers that follow the centre."""
     return {"meta_train": center.double().sum().item(),
             "meta_test": [center.double().norm().item()] * 3}
 
@@ -269,17 +271,17 @@ def finished(tmp_path_factory):
     """A small run at its budget (points at generations 0, 2 and 4), in a folder of its own."""
     folder = tmp_path_factory.mktemp("finished")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scale, "judge", quick_judge)
+        patch.setattr(scale, "measure", quick_measure)
         scale.evolve_run(small(200), folder, progress=False)
     return folder
 
 
 @pytest.fixture
 def run_dir(finished, tmp_path, monkeypatch):
-    """A copy of the finished run's folder in ``tmp_path``, judged as it was."""
+    """A copy of the finished run's folder in ``tmp_path``, measured as it was."""
     import shutil
 
-    monkeypatch.setattr(scale, "judge", quick_judge)
+    monkeypatch.setattr(scale, "measure", quick_measure)
     shutil.copytree(finished, tmp_path, dirs_exist_ok=True)
     return tmp_path / small(200).name
 
@@ -331,13 +333,13 @@ def test_a_run_stopped_between_its_first_state_and_its_curve_resumes(finished, t
     def killed(*args):
         raise Killed
 
-    monkeypatch.setattr(scale, "judge", killed)  # after the state of generation 0 is written
+    monkeypatch.setattr(scale, "measure", killed)  # after the state of generation 0 is written
     with pytest.raises(Killed):
         scale.evolve_run(small(200), tmp_path, progress=False)
     run_dir = tmp_path / small(200).name
     assert not (run_dir / "curve.json").exists()
     assert torch.load(run_dir / "state.pt")["pgpe"]["generation"] == 0
-    monkeypatch.setattr(scale, "judge", quick_judge)
+    monkeypatch.setattr(scale, "measure", quick_measure)
     resumed = scale.evolve_run(small(200), tmp_path, progress=False)
     straight = scale.read_curve(scale.curve_path(small(200), finished))
     assert without_seconds(resumed) == without_seconds(straight)
@@ -379,10 +381,61 @@ def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tm
     assert row["verdict, 50 steps"] == "not supported"
     assert row["picked by validation (evaluations)"] == "4, 4"
     assert row["picked, 20 steps (%)"] == pytest.approx(91.333, abs=1e-3)
+    fitted = scale_section.fitted_starts(tmp_path, population=4)
+    assert list(fitted["seed"]) == [0, 1]
+    assert list(fitted["fitted, no evolution (%)"]) == pytest.approx([82.0, 82.333], abs=1e-3)
+    assert fitted["dfa-start there (%)"].isna().all()  # no dfa-start run stored
     table = Claims()
-    scale_section.judge_improvements(table, tmp_path, population=4)
+    zero_bp = [0.79, 0.80, 0.81]  # the fitted starts lead it by 1 to 3 points, subset by subset
+    scale_section.judge_claims(table, pd.DataFrame({"Zero BP": zero_bp}), tmp_path, population=4)
     verdicts = table.frame().set_index("claim")["verdict"].to_dict()
     assert verdicts == {
+        "(ours) a TDCA network fitted by regression to DFA's credits, with no evolution, "
+        "reaches Zero BP's meta-test accuracy": "supported",
         "(ours) evolution with held-out improves on its start on meta-test, 20 steps": "supported",
         "(ours) evolution with held-out improves on its start on meta-test, 50 steps":
             "not supported"}
+
+
+def write_curve(folder, variant: str, population: int, seed: int,
+                meta_test: dict[int, list[float]], budget: int) -> None:
+    """A stored run's curve: ``meta_test`` maps evaluations to the accuracy on each subset."""
+    run = scale.ScaleRun(population=population, seed=seed, variant=variant, evaluations=budget)
+    path = scale.curve_path(run, folder)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "run": {"population": population, "seed": seed, "variant": variant,
+                "evaluations": budget},
+        "points": [{"evaluations": e, "meta_test": test} for e, test in meta_test.items()]}))
+
+
+def test_claims_pair_each_search_with_zero_bp_and_the_baseline_subset_by_subset(tmp_path):
+    start = [0.1, 0.1, 0.1]
+    for seed, shift in ((0, 0.0), (1, 0.004)):
+        # population 8 reaches Zero BP's 0.80 on every subset; population 4 falls 4.6 points short
+        write_curve(tmp_path, "baseline", 8, seed, {0: start, 8: [0.81 + shift, 0.82, 0.80]}, 8)
+        write_curve(tmp_path, "baseline", 4, seed, {0: start, 4: [0.75 + shift, 0.75, 0.74],
+                                                    8: [0.75, 0.76, 0.75 + shift]}, 16)
+        # clipup leads the baseline at 8 evaluations by a point, sigma-adapt by noise alone
+        write_curve(tmp_path, "clipup", 4, seed, {0: start, 8: [0.76, 0.77, 0.76 + shift]}, 8)
+        write_curve(tmp_path, "sigma-adapt", 4, seed,
+                    {0: start, 8: [0.75 + 3 * shift - 0.006, 0.76, 0.75]}, 8)
+    write_curve(tmp_path, "authors", 4, 2, {0: start}, 8)  # only its start: no claim yet
+    table = Claims()
+    zero_bp = pd.DataFrame({"Zero BP": [0.80, 0.80, 0.80]})
+    scale_section.judge_claims(table, zero_bp, tmp_path, population=4)
+    frame = table.frame().set_index("claim")
+    reach = "network reaches Zero BP's meta-test accuracy (Table 1's claim, judged on unseen data)"
+    assert frame.loc[f"(ours) at population 4, with the search run so far, the TDCA {reach}",
+                     "evidence"].startswith("-4.60 ± 0.20 points (6 pairs)")
+    assert frame["verdict"].to_dict() == {
+        f"(ours) at population 4, with the search run so far, the TDCA {reach}":
+            "not supported",
+        f"(ours) at population 8, with the search run so far, the TDCA {reach}": "supported",
+        "(ours) the search variant clipup leads the random-start baseline on meta-test at equal "
+        "evaluations": "supported",
+        "(ours) the search variant sigma-adapt leads the random-start baseline on meta-test at "
+        "equal evaluations": "within noise"}
+    assert frame["evidence"].iloc[0].endswith(
+        "2 seeds x 3 subsets at 8 evaluations against Zero BP's 80.00%, subset by subset; "
+        "0 of 2 runs at their budget")

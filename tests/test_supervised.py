@@ -5,6 +5,7 @@ import torch
 
 from tdca_lib.experiments import supervised
 from tdca_lib.machinery import plots
+from tdca_lib.machinery.claims import Claims
 from tdca_lib.machinery.data import Dataset
 from tdca_lib.method import bottom_up
 from tdca_lib.sections import supervised as supervised_section
@@ -91,7 +92,7 @@ def test_a_sparse_curve_is_the_full_curve_at_its_steps_and_ends_at_the_last():
     for split in ("train", "test"):
         assert torch.equal(sparse[f"{split}_curve"], full[f"{split}_curve"][[0, 3, 6, 7]])
     assert torch.equal(sparse["theta"], full["theta"])  # recording never changes training
-    assert supervised_section.curve_at(sparse, 6) == full["train_curve"][6].mean().item()
+    assert torch.equal(supervised_section.curve_at(sparse, 6), full["train_curve"][6])
     with pytest.raises(ValueError, match="not on the curve"):
         supervised_section.curve_at(sparse, 5)
 
@@ -122,8 +123,9 @@ def test_fig_s2_draws_fa_and_dfa_only_when_asked():
                                           "cifar10": "no"}, {"mnist": beta})
         shown, curves = supervised_section.fig_s2_curves(runs, 2, 30)
         labels = {label for _, label in curves}
-        assert shown == ["mnist"] and ("FA (zero, ours)" in labels) == rules
-        assert set(supervised_section.FIG_S2) <= labels
+        extra = set(supervised_section.fig_s2_rules(settings)) if rules else set()
+        assert shown == ["mnist"] and labels == set(supervised_section.FIG_S2) | extra
+        assert any("FA" in label for label in extra) == rules
         plots.fig_s2(shown, curves)  # draws what it has
 
 
@@ -144,7 +146,7 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     runs = supervised_section.Runs(settings, datasets, tdca)
 
     table1 = runs.table1()
-    yardsticks = len(supervised_section.YARDSTICKS)
+    yardsticks = len(supervised_section.yardsticks(settings))
     assert len(table1) == 2 * 7 + 2 * yardsticks  # the paper's seven rows a setting, ours
     first = table1.iloc[0]
     assert first["Train: paper"] == "96.00 ± 0.88%" and "±" in first["Train: ours, meta-train"]
@@ -152,7 +154,9 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     assert "±" in first["Test: ours, meta-test"]  # 3 subsets x 2 seeds
     later = table1[table1["Setting (paper)"] == "50 steps, 10000 train"]
     assert (later["Test: ours, meta-test"] == "evolved setting only").all()
-    fa = table1[table1["Method"] == "FA, zero init (ours)"].iloc[0]
+    fa_zero = next(m for m in supervised_section.yardsticks(settings)
+                   if m.startswith("FA") and "zero init" in m)
+    fa = table1[table1["Method"] == fa_zero].iloc[0]
     assert fa["Train: paper"] == "not in the paper" and "%" in fa["Test: ours, meta-test"]
     tr_tdca = table1[(table1["Method"] == "TrTDCA-net")].iloc[1]
     assert tr_tdca["Our run"].endswith("TDCA network evolved at 2 steps, 30 train")
@@ -165,8 +169,8 @@ def test_tables_show_ours_beside_the_paper_and_say_what_could_not_run():
     assert "no such file" in fm_tdca["Test: ours, meta-train"]
     assert len(s1) == 3 * (3 + yardsticks)
 
-    s2, means = runs.table_s2()
-    assert list(means) == ["mnist"] and len(s2) == 4
+    s2 = runs.table_s2()
+    assert len(s2) == 4 and "%" in s2.iloc[0]["Mean: meta-test"]
     assert s2.iloc[0]["Mean: paper"] == "75.50% / 72.33%"
     assert "±" in s2.iloc[0]["MNIST: meta-test"]
 
@@ -283,20 +287,93 @@ def test_evolution_cli_parses_overrides_and_refuses_unknown_settings(monkeypatch
         supervised.main(["--set", "popsize=3"])
 
 
-def test_beats_held_out_judges_meta_test_and_says_when_meta_train_disagrees():
-    def result(train, test):
-        return {"train_acc": torch.tensor([train]), "test_acc": torch.tensor([test])}
+def test_a_claim_is_judged_by_the_one_rule_on_every_part_and_says_what_is_missing():
+    claims = Claims()
+    ahead = torch.tensor([0.80, 0.82, 0.84]), torch.tensor([0.70, 0.72, 0.74])
+    supervised_section.judge_parts(claims, "a beats b", {"train": (*ahead, True),
+                                                         "test": (*ahead, True)},
+                                   meta_train={"test": (ahead[1], ahead[0], True)}, note="x")
+    row = claims.rows[-1]
+    assert row["verdict"] == "supported"  # paired: the same 10 points on every subset
+    assert row["evidence"] == ("train: +10.00 ± 0.00 points (3 pairs); test: +10.00 ± 0.00 "
+                               "points (3 pairs); on meta-train test: -10.00 ± 0.00 points "
+                               "(3 pairs); x")
+    close = torch.tensor([0.70, 0.80, 0.90]), torch.tensor([0.72, 0.79, 0.91])
+    supervised_section.judge_parts(claims, "a beats b", {"": (*close, False)})
+    assert claims.rows[-1]["verdict"] == "within noise"
+    supervised_section.judge_parts(claims, "a beats b", {"": (*ahead, True)}, threshold=0.2)
+    assert claims.rows[-1]["verdict"] == "not supported"  # 10 points short of 20
+    supervised_section.judge_parts(claims, "a beats b", {"": (ahead[0], "no network", True)})
+    assert claims.rows[-1]["evidence"] == "not run: no network"
+    supervised_section.judge_parts(claims, "a beats b", {}, nothing="no data set here")
+    assert claims.rows[-1] == {"claim": "a beats b", "verdict": "not tested at this scale",
+                               "evidence": "no data set here"}
 
-    train = {"tdca": result(0.9, 0.8), "bp": result(0.8, 0.7)}
-    test = {"tdca": result(0.7, 0.6), "bp": result(0.8, 0.7)}
-    verdict, evidence = supervised_section.beats_held_out(train, test, "tdca", "bp",
-                                                          setting="600 gen")
-    assert verdict is False and "on meta-train the verdict differs" in evidence
-    assert evidence.startswith("train_acc/test_acc: meta-test") and evidence.endswith("600 gen")
-    assert supervised_section.beats_held_out(train, train, "tdca", "bp")[0] is True
-    missing = {"tdca": "no network", "bp": result(0.8, 0.7)}
-    assert supervised_section.beats_held_out(missing, missing, "tdca", "bp") == (None,
-                                                                        "not run: no network")
+
+def tiny_runs(**overrides):
+    settings = supervised.PROFILES.get("quick", **dict(
+        steps=2, train_size=30, hidden=8, seeds=2, table1_settings=((2, 30), (3, 40))) | overrides)
+    net = supervised.bottom_up_network(settings, 12)
+    beta = torch.randn(1, supervised.tdca_network(settings, net).num_params,
+                       generator=torch.Generator().manual_seed(3))
+    datasets = {"mnist": tiny_dataset(120), "fashion_mnist": tiny_dataset(120),
+                "cifar10": "needs CIFAR-10: get it"}
+    return supervised_section.Runs(settings, datasets, {"mnist": beta, "fashion_mnist": beta,
+                                                        "cifar10": "no", "all": "no"})
+
+
+def test_every_claim_of_the_section_gets_one_of_the_rules_words():
+    runs, claims = tiny_runs(), Claims()
+    measured = supervised_section.judge_table1(claims, runs)
+    assert measured.startswith("MNIST, 2 steps, 30 train: Kaiming BP meta-train: train ")
+    supervised_section.judge_table_s1(claims, runs)
+    supervised_section.judge_table_s2(claims, runs)
+    frame = claims.frame()
+    assert len(frame) == 5 + 1 + 2 and set(frame["verdict"][:7]) <= {
+        "supported", "not supported", "within noise"}
+    assert frame["evidence"][0].startswith("train: ") and "(3 pairs)" in frame["evidence"][0]
+    assert "(6 values)" in frame["evidence"][1]  # Kaiming BP: other inits, unpaired
+    assert frame["claim"][4].startswith("TDCA-net beats Zero BP on MNIST at the larger")
+    assert frame["evidence"][4].startswith("3 steps/40: ")
+    assert frame["evidence"][7] == "no network evolved on all data sets here"
+    assert frame["verdict"][7] == "not tested at this scale"
+    smoke = Claims()
+    supervised_section.judge_table1(smoke, tiny_runs(table1_settings=((2, 30),)))
+    assert smoke.rows[-1]["evidence"] == "this profile runs Table 1 at the evolved setting only"
+
+
+def test_evolution_is_held_against_its_searchs_start_on_meta_test():
+    runs, claims = tiny_runs(), Claims()
+    runs.tdca["fashion_mnist"] = runs.tdca[runs.start_of("fashion_mnist")]  # never evolved
+    table = supervised_section.evolution_against_start(claims, runs)
+    assert table["TDCA network"].tolist() == ["MNIST"] * 2 + ["Fashion-MNIST"] * 2
+    assert table["Inner steps"].tolist() == [2, supervised_section.LONGER_STEPS] * 2
+    assert list(table.columns[3:6]) == ["Evolved", "Start (random network)", "DFA, zero init"]
+    unchanged = table.iloc[2]
+    assert unchanged["Evolved minus start"] == "+0.00 ± 0.00 points (3 pairs)"
+    assert unchanged["Verdict"] == "within noise" and "3 subsets x 2 zero inits" in \
+        unchanged["Setting"]
+    assert [row["claim"].split(": ")[1] for row in claims.rows] == [
+        f"the {name} TDCA network beats its search's start (random network), {steps} inner "
+        "steps" for name in ("MNIST", "Fashion-MNIST") for steps in (2, 50)]
+    assert claims.rows[2]["verdict"] == "within noise"
+
+
+def test_fig_s2s_claims_read_the_curves_over_the_inits():
+    def run(early, end, spread=0.0):
+        seeds = torch.tensor([-spread, spread])
+        return {"curve_steps": torch.tensor([0, 10, 20]),
+                "train_curve": torch.stack([seeds, early + seeds, end + seeds])}
+
+    curves = {("mnist", "BP (Kaiming)"): run(0.8, 0.9, 0.01),
+              ("mnist", "TDCA (top-down)"): run(0.6, 0.95),
+              ("mnist", "TDCA + diffusion"): "no diffused network"}
+    claims = Claims()
+    text = supervised_section.judge_fig_s2(claims, curves, ["mnist"], 20, "600 generations")
+    assert text == "MNIST: step 10: BP 80.0%, TDCA 60.0%; step 20: BP 90.0%, TDCA 95.0%"
+    assert [row["verdict"] for row in claims.rows] == ["supported", "not tested at this scale"]
+    assert claims.rows[0]["evidence"].startswith("MNIST step 10 BP - TDCA: +20.00 ± 1.00 points")
+    assert claims.rows[1]["evidence"] == "no TDCA network with credit diffusion here"
 
 
 def test_the_3_layer_network_searches_from_the_dfa_fit_the_others_from_a_random_start():

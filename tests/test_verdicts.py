@@ -1,8 +1,10 @@
 import math
 
 import pytest
+import torch
 
 from tdca_lib.machinery import claims
+from tdca_lib.sections.supervised import varied
 
 
 def test_a_tenth_of_a_point_within_a_one_point_spread_is_within_noise():
@@ -55,3 +57,57 @@ def test_a_compared_claim_shows_the_difference_and_its_standard_error():
     assert row["verdict"] == claims.SUPPORTED
     assert row["evidence"].startswith(f"{100 * diff.value:+.2f} ± ")
     assert row["evidence"].endswith("points (3 pairs); meta-test, 3 subsets")
+
+
+def test_a_fixed_bar_does_not_vary_so_only_the_measured_side_gives_the_noise():
+    returns = [196.0, 198.0, 200.0]  # mean 198, standard error 1.15 over 3 agents
+    diff = claims.difference(returns, 195.0)
+    assert diff.value == pytest.approx(3.0) and diff.standard_error == pytest.approx(2 / 3**0.5)
+    assert claims.verdict(diff) == claims.SUPPORTED
+    assert claims.verdict(claims.difference(returns, 197.0)) == claims.WITHIN_NOISE
+    assert claims.verdict(claims.difference(returns, 205.0)) == claims.NOT_SUPPORTED
+
+
+def test_a_claim_that_needs_several_comparisons_takes_the_weakest_verdict():
+    clear = [0.90, 0.91, 0.92], [0.85, 0.855, 0.87]
+    unclear = [0.90, 0.80], [0.85, 0.86]
+    loss = [0.80, 0.81, 0.82], [0.85, 0.855, 0.87]
+    table = claims.Claims()
+    for name, pairs in (("all clear", [clear, clear]), ("one unclear", [clear, unclear]),
+                        ("one lost", [clear, unclear, loss])):
+        table.compare_all(name, {f"c{k}": claims.difference(*p) for k, p in enumerate(pairs)})
+    frame = table.frame().set_index("claim")
+    assert list(frame["verdict"]) == [claims.SUPPORTED, claims.WITHIN_NOISE, claims.NOT_SUPPORTED]
+    assert frame.loc["one lost", "evidence"].startswith("c0: +")
+    assert "; c2: -" in frame.loc["one lost", "evidence"]
+
+
+def test_tally_counts_each_verdict_and_only_those():
+    counts = claims.tally([claims.SUPPORTED, claims.WITHIN_NOISE, claims.SUPPORTED, "typo"])
+    assert list(counts) == list(claims.VERDICTS)
+    assert counts == {claims.SUPPORTED: 2, claims.NOT_SUPPORTED: 0, claims.WITHIN_NOISE: 1,
+                      claims.NOT_TESTED: 0}
+    assert f"by {claims.NOISE_RULE:g} standard errors" in claims.RULE
+
+
+def test_one_value_against_values_that_vary_is_a_fixed_bar():
+    """Unpaired, a zero init's one value (no seed changes it) is weighed against the spread of
+    the side that varies, as a number is; two single values have no spread at all."""
+    bar = claims.difference([0.5, 0.7, 0.6], [0.4], paired=False)
+    assert bar.value == pytest.approx(0.2)
+    against_a_number = claims.difference([0.5, 0.7, 0.6], 0.4)
+    assert bar.standard_error == pytest.approx(against_a_number.standard_error)
+    assert math.isnan(claims.difference([0.5], [0.4], paired=False).standard_error)
+
+
+def test_copies_of_a_zero_init_count_once():
+    """Five seeds of a zero init are one network: the section's comparison keeps one pair, so the
+    rule finds no spread (within noise) instead of a standard error of zero."""
+    a, b = torch.full((5,), 0.9), torch.full((5,), 0.8)
+    kept = varied(a, b, paired=True)
+    assert [len(v) for v in kept] == [1, 1]
+    diff = claims.difference(*kept, paired=True)
+    assert claims.verdict(diff) == claims.WITHIN_NOISE and "nothing varied" in diff.describe()
+    kaiming = torch.tensor([0.78, 0.80, 0.82])
+    assert [len(v) for v in varied(a, kaiming, paired=False)] == [1, 3]
+    assert [len(v) for v in varied(kaiming, kaiming + 0.01, paired=True)] == [3, 3]

@@ -4,9 +4,8 @@
 The hidden layer's neurons sit on a line or a grid; the TDCA network emits one credit per *site*
 (10 for 100 neurons, 6x6 for 30x30, ...) and each site's credit reaches the neurons around it
 through the Gaussian kernel of :func:`tdca_lib.method.credit.diffusion_kernel` (sigma = 5, paper).
-Everything else is the supervised experiment (:mod:`tdca_lib.experiments.supervised`, whose
-settings carry
-the credit sites): same data, inner loop, PGPE, fitness. Its networks are evolved with
+Everything else is the supervised experiment (:mod:`tdca_lib.experiments.supervised`, whose settings
+carry the credit sites): same data, inner loop, PGPE, fitness. Its networks are evolved with
 
     python -m tdca_lib.experiments.supervised --profile quick --credits 10-to-100 --dataset mnist
 """

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..machinery.profiles import Profiles, check_settings, not_evolved
+from ..machinery.profiles import Profiles, not_evolved
 from ..method.distributed import Share
-from ..method.outer_loop import evolve_or_load
+from ..method.outer_loop import Experiment, RunSettings, evolve_or_load
 from ..method.population import PopulationMLP
 
 
@@ -70,25 +70,21 @@ PAPER_LIKE_START = (4.0, 3.6)  # beyond the small Gaussian, as in the paper's Fi
 
 
 @dataclass(frozen=True)
-class GaussianSettings:
-    """Every knob of the Gaussian experiment. Defaults are the ``quick`` profile; all our choice."""
+class GaussianSettings(RunSettings):
+    """Every knob of the Gaussian experiment; the run's (PGPE's, the seed's, how long) are
+    :class:`~tdca_lib.method.outer_loop.RunSettings`'. Defaults are the ``quick`` profile; all
+    our choice."""
 
-    seed: int = 0  # PGPE's sampler and the TDCA network's initial centre
     steps: int = 50  # inner-loop steps, the same for BP and TDCA
     lr: float = 0.5  # inner-loop step size, the same for BP and TDCA
     hidden: int = 16  # TDCA network: in -> hidden -> hidden -> 2, tanh
     extent: float = 5.0  # the plane shown and sampled: [-extent, extent]^2
     train_grid: int = 9  # fitness is averaged over a train_grid x train_grid grid of starts
-    population: int = 64  # PGPE members a generation (antithetic pairs)
-    sigma: float = 0.1  # PGPE exploration std
-    center_lr: float = 0.03  # Adam on PGPE's centre
+    # The run here:
+    population: int = 64
+    center_lr: float = 0.03
     generations: int = 400
-    checkpoint_every: int = not_evolved(50)  # generations between resume checkpoints
-    load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
-    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
-
-    def __post_init__(self):
-        check_settings(self)
+    checkpoint_every: int = not_evolved(50)
 
 
 PROFILES = Profiles(
@@ -188,16 +184,22 @@ def evolved_tdca(
     Returns the network, its evolved parameters ``[1, D]`` on ``device``, the evolution log and
     the checkpoint's manifest.
     """
+    center, log, manifest = evolve_or_load(experiment(settings, profile, landscapes, device))
     tdca = GaussianTDCA(settings.hidden, tasks=len(landscapes))
-    name = "gaussian" if len(landscapes) == 1 else f"gaussian-{len(landscapes)}tasks"
+    return tdca, center.to(device)[None], log, manifest
 
-    center, log, manifest = evolve_or_load(
-        name, settings, profile=profile, experiment="01_gaussian",
+
+def experiment(settings: GaussianSettings, profile: str, landscapes: tuple[Landscape, ...],
+               device: torch.device | str = "cpu") -> Experiment:
+    """The evolution of the TDCA network for ``landscapes`` under ``profile``, for
+    :func:`~tdca_lib.method.outer_loop.evolve_or_load`."""
+    tdca = GaussianTDCA(settings.hidden, tasks=len(landscapes))
+    return Experiment(
+        "gaussian" if len(landscapes) == 1 else f"gaussian-{len(landscapes)}tasks",
+        settings, profile, notebook="01_gaussian",
         fitness=fitness_function(tdca, landscapes, settings),
         start=tdca.net.init(torch.Generator().manual_seed(settings.seed)).to(device),
-        regenerate=REGENERATE,
-    )
-    return tdca, center.to(device)[None], log, manifest
+        regenerate=REGENERATE)
 
 
 # --- Reading the results ---------------------------------------------------------------------

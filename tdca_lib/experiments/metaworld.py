@@ -20,10 +20,9 @@ def evaluate_splits(settings: rl.RLSettings, beta: torch.Tensor) -> dict[str, di
 
     Returns, for ``"train"``, ``"test"``, ``"train (untrained)"`` and ``"test (untrained)"``,
     :func:`tdca_lib.experiments.rl.evaluate_tdca`'s result (``final``, ``success``: ``[R]``, R =
-    seeds x
-    variants, member-major; the untrained: :func:`tdca_lib.experiments.rl.evaluate_untrained`'s);
-    the
-    trained ones also carry ``task_ids [R]``, each row's index into
+    seeds x variants, member-major; the untrained:
+    :func:`tdca_lib.experiments.rl.evaluate_untrained`'s); the trained ones also carry
+    ``task_ids [R]``, each row's index into
     :data:`~tdca_lib.experiments.metaworld_envs.TASK_TYPES`."""
     results = {}
     for split in SPLIT_NAMES:

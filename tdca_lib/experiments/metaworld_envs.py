@@ -28,8 +28,7 @@ environment unchanged.
 Episodes: Meta-World never ends an episode early (``terminated`` is always False, success
 included), so every row is done after exactly ``max_steps`` steps (Meta-World: 500; shorter runs
 fit a CPU) and the finished-member contract of :class:`~tdca_lib.experiments.rl_envs.PopulationEnv`
-holds
-trivially; no environment is ever stepped past its end, so nothing resets behind our back.
+holds trivially; no environment is ever stepped past its end, so nothing resets behind our back.
 Rewards are Meta-World's, 0 to 10 per step.
 
 Success: ``env.success [P*V]`` bool, True for a row once ``info["success"]`` was 1 on any step
@@ -65,7 +64,7 @@ CAMERAS = ("corner", "corner2", "corner3")  # Meta-World's named views of the ta
 
 
 @dataclass(frozen=True)
-class Variant:
+class TaskVariant:
     """One initial state: Meta-World task object ``mt1_index`` of ``task_type``.
 
     ``index`` counts the variants of one task type within its split (train 0..2, test 0..9).
@@ -99,12 +98,12 @@ def check_task_types(task_types: Sequence[str] | str) -> tuple[str, ...]:
 
 
 def variants(split: str = "train",
-             task_types: Sequence[str] | str = TASK_TYPES) -> list[Variant]:
+             task_types: Sequence[str] | str = TASK_TYPES) -> list[TaskVariant]:
     """The variants of ``split`` ("train": 3 per task type, "test": 10), task type major: all of
     the first task type's, then the next's (the order of ``MetaWorldPopulation``'s v)."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
-    return [Variant(name, split, i, k) for name in check_task_types(task_types)
+    return [TaskVariant(name, split, i, k) for name in check_task_types(task_types)
             for i, k in enumerate(SPLITS[split])]
 
 
@@ -115,7 +114,7 @@ def describe_variants(split: str | None = None,
     observation's last 3 entries show it after reset)."""
     rows = []
     for name in check_task_types(task_types):
-        env = _make_env(name)  # one environment per task type, switched between its variants
+        env = _bare_env(name)  # one environment per task type, switched between its variants
         for split_name in [split] if split else list(SPLITS):
             for variant in variants(split_name, [name]):
                 env.set_task(_mt1(name).train_tasks[variant.mt1_index])
@@ -144,7 +143,7 @@ def _mt1(task_type: str):
     return metaworld.MT1(task_type, seed=MT1_SEED)
 
 
-def _make_env(task_type: str, variant: Variant | None = None, **kwargs) -> gym.Env:
+def _bare_env(task_type: str, variant: TaskVariant | None = None, **kwargs) -> gym.Env:
     """A bare Meta-World environment (no gymnasium wrappers), its task set to ``variant``'s."""
     env = _mt1(task_type).train_classes[task_type](**kwargs)
     if variant is not None:
@@ -152,12 +151,12 @@ def _make_env(task_type: str, variant: Variant | None = None, **kwargs) -> gym.E
     return env
 
 
-def make_env(variant: Variant, max_steps: int = MAX_STEPS) -> gym.Env:
+def gym_env(variant: TaskVariant, max_steps: int = MAX_STEPS) -> gym.Env:
     """One variant as a plain gymnasium environment ending after ``max_steps`` (for the
     stable-baselines3 baselines); its ``info["success"]`` is Meta-World's."""
     if not 1 <= max_steps <= MAX_STEPS:
         raise ValueError(f"max_steps must be in [1, {MAX_STEPS}], got {max_steps}")
-    return gym.wrappers.TimeLimit(_make_env(variant.task_type, variant), max_steps)
+    return gym.wrappers.TimeLimit(_bare_env(variant.task_type, variant), max_steps)
 
 
 class MetaWorldPopulation(PopulationEnv):
@@ -165,8 +164,7 @@ class MetaWorldPopulation(PopulationEnv):
     ``p`` on ``self.variants[v]``; see the module docstring for seeds, episodes and success.
 
     Attributes (besides :class:`~tdca_lib.experiments.rl_envs.PopulationEnv`'s; its ``population``
-    is the
-    number of rows, ``P * V``, the batch that ``step`` takes and returns):
+    is the number of rows, ``P * V``, the batch that ``step`` takes and returns):
         members: P.
         variants: the V variants, task type major (:func:`variants`).
         task_ids: ``[P*V]`` long, index of each row's task type in :data:`TASK_TYPES`.
@@ -204,10 +202,10 @@ class MetaWorldPopulation(PopulationEnv):
                                      device=self.device).repeat(members)
         rows = [self.variants[v] for v in self.variant_ids.tolist()]
         if vectorization == "list":
-            self.envs = [_make_env(v.task_type, v) for v in rows]
+            self.envs = [_bare_env(v.task_type, v) for v in rows]
         else:
             self.vec = gym.vector.SyncVectorEnv(
-                [functools.partial(_make_env, v.task_type, v) for v in rows],
+                [functools.partial(_bare_env, v.task_type, v) for v in rows],
                 autoreset_mode=AutoresetMode.DISABLED)
         self._success = torch.zeros(self.population, dtype=torch.bool, device=self.device)
         self._t = 0
@@ -298,7 +296,7 @@ def frame(task_type: str, variant: int = 0, split: str = "train", camera: str = 
 
     env = None
     try:
-        env = _make_env(task_type, chosen[0], render_mode="rgb_array", camera_name=camera,
+        env = _bare_env(task_type, chosen[0], render_mode="rgb_array", camera_name=camera,
                         width=size, height=size)
         env.reset()
         image = env.render()

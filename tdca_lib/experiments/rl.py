@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,15 +23,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..machinery.profiles import Profiles, check_settings, evolution_command, not_evolved
+from ..machinery.commands import command
+from ..machinery.profiles import Profiles, evolution_command, not_evolved
 from ..method import bottom_up
 from ..method.distributed import Share
 from ..method.inner_loop import OPTIMIZERS, train
-from ..method.outer_loop import command, evolve_or_load, load_shipped
+from ..method.outer_loop import Experiment, RunSettings, evolve_or_load, load_shipped
 from ..method.population import PopulationMLP
 from ..method.recurrent_tdca import PopulationGRU
+from . import rl_envs
 from .metaworld_envs import MAX_STEPS, TASK_TYPES, MetaWorldPopulation
-from .rl_envs import PopulationEnv, make
+from .rl_envs import PopulationEnv
 
 # Every task's numbers, side by side (our choices, stated beside the paper's 200 updates and
 # 3000 generations): the agent's hidden width, the scale at which the TDCA network sees rewards
@@ -61,7 +64,7 @@ TASKS = {
     # quick scores BipedalWalker's agents on 5 episodes (not 10): an episode is up to 1600 steps
     "BipedalWalker-v3": dict(agent_hidden=32, reward_scale=1 / 10, solved=300.0,
                              quick={10: dict(population=16, generations=30, eval_episodes=5)}),
-    # quick judges 2 agent sets (not 5) on 5 episodes (not 10): a Meta-World row costs about
+    # quick measures 2 agent sets (not 5) on 5 episodes (not 10): a Meta-World row costs about
     # 1 ms a step here
     "Meta-World": dict(agent_hidden=32, reward_scale=0.1, solved=None,  # success rates instead
                        quick={10: dict(episode_steps=150, population=16, center_lr=0.02,
@@ -71,8 +74,12 @@ METAWORLD = "Meta-World"  # three robot-arm task types at once (notebook 06, met
 
 
 @dataclass(frozen=True)
-class RLSettings:
-    """Every knob of one RL run; defaults are the ``quick`` profile for CartPole-v1."""
+class RLSettings(RunSettings):
+    """Every knob of one RL run; defaults are the ``quick`` profile for CartPole-v1. The run's
+    (PGPE's, the seed's, how long) are :class:`~tdca_lib.method.outer_loop.RunSettings`', whose
+    numbers are this experiment's: PGPE's sigma 0.1 and Adam at 0.1 (paper), 32 members a
+    generation (our choice), 600 generations (paper: 3000). The seed also draws the agents'
+    inits and the episodes."""
 
     task: str = "CartPole-v1"  # a key of TASKS
     agent_hidden: int = 16  # agent: obs-16-actions, tanh (our choice; TASKS per task)
@@ -88,14 +95,6 @@ class RLSettings:
     # so the TDCA network must train any agent, not the one agent it was evolved on (our
     # choice; False: the same init and episodes in every generation).
     fresh_each_generation: bool = True
-    seed: int = 0  # agent init, PGPE's sampler, the TDCA network's initial centre, episodes
-    population: int = 32  # PGPE members a generation (our choice)
-    sigma: float = 0.1  # PGPE exploration std (paper)
-    center_lr: float = 0.1  # Adam on PGPE's centre (paper)
-    generations: int = 600  # paper: 3000
-    checkpoint_every: int = not_evolved(10)
-    load_evolved_from: str | None = not_evolved(None)
-    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
     seeds: int = not_evolved(5)  # agents trained by the evolved network, for the tables
     eval_episodes: int = not_evolved(10)  # episodes a final agent is scored on, for the tables
     # The notebooks' longest probe past the evolved horizon, in multiples of ``updates``:
@@ -103,7 +102,7 @@ class RLSettings:
     horizon: int = not_evolved(2)
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
-        check_settings(self)
+        super().__post_init__()
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; valid: {', '.join(TASKS)}")
         if self.inner_optimizer not in OPTIMIZERS:
@@ -148,7 +147,7 @@ def make_env(settings: RLSettings, members: int, device: torch.device | str = "c
     if settings.task == METAWORLD:
         return MetaWorldPopulation(members, split, TASK_TYPES,
                                    settings.episode_steps or MAX_STEPS, device)
-    return make(settings.task, members, device=device)
+    return rl_envs.make(settings.task, members, device=device)
 
 
 def network_name(settings: RLSettings) -> str:
@@ -364,7 +363,7 @@ def evaluate_tdca(settings: RLSettings, beta: torch.Tensor, seeds: int,
 
 
 def probe_multiples(settings: RLSettings) -> tuple[int, ...]:
-    """The multiples of the evolved updates a network is judged at: 1, 2, 4, ... up to
+    """The multiples of the evolved updates a network is measured at: 1, 2, 4, ... up to
     ``settings.horizon``."""
     return tuple(2**k for k in range(settings.horizon.bit_length()) if 2**k <= settings.horizon)
 
@@ -376,7 +375,7 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
     """:func:`evaluate_tdca` after ``k x settings.updates`` updates for each ``k`` of
     ``multiples`` (default :func:`probe_multiples`): does the TDCA network keep improving agents
     past the horizon it was evolved for, or does it only know its own? One training to the
-    longest horizon, judged on the way at the shorter ones: the same agents and episodes as a
+    longest horizon, measured on the way at the shorter ones: the same agents and episodes as a
     training stopped there (evaluation episodes are seeded apart, and their steps are not
     counted as training's). Where played episodes leave a trace in the simulator
     (``seed_decides_episode`` False), each horizon trains on its own instead, so every number is
@@ -399,15 +398,15 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
                                    beta, seeds, (1,), eval_episodes, split)[1]
                 for k in multiples}
     agent = agent_network(settings, env)
-    judged_at = {k * settings.updates: k for k in multiples}
+    measured_at = {k * settings.updates: k for k in multiples}
     curve, env_steps, results = [], [], {}
 
     def record(update: int, returns: torch.Tensor) -> None:
         curve.append(returns)
         env_steps.append(env.member_steps / env.population)
 
-    def judge(updates: int, theta: torch.Tensor) -> None:
-        if updates not in judged_at:
+    def score(updates: int, theta: torch.Tensor) -> None:
+        if updates not in measured_at:
             return
         steps = env.member_steps
         finals, successes = [], []
@@ -422,43 +421,52 @@ def horizon_returns(settings: RLSettings, beta: torch.Tensor, seeds: int,
                   "final": torch.stack(finals).mean(0)}
         if successes:
             result["success"] = torch.stack(successes).mean(0)
-        results[judged_at[updates]] = result
+        results[measured_at[updates]] = result
 
-    longest = dataclasses.replace(settings, updates=max(judged_at))
+    longest = dataclasses.replace(settings, updates=max(measured_at))
     train_agents(longest, env, beta.expand(seeds, -1), on_update=record,
-                 first_episode=EVAL_EPISODE, after_update=judge,
+                 first_episode=EVAL_EPISODE, after_update=score,
                  start=start_agents(settings, env, env.population, distinct=True))
     if own:
         env.close()
     return {k: results[k] for k in multiples}
 
 
-def evolve_and_ship(settings: RLSettings, profile: str) -> tuple[torch.Tensor, list[dict], dict]:
-    """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
-    record in its manifest how well it trains fresh agents (the seeds the notebooks use).
-    Returns (centre ``[1, D]``, log, manifest)."""
+def measure(settings: RLSettings, center: torch.Tensor) -> dict[str, str]:
+    """How well the TDCA network ``center [D]`` trains ``settings.seeds`` sets of fresh agents
+    (the seeds the notebooks use): the setting, the final return (mean ± std) and, where the
+    environment reports successes, their rate."""
+    result = evaluate_tdca(settings, center[None], settings.seeds)
+    measured = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
+                           "final return = mean of 10 fresh episodes",
+                "final_return": f"{result['final'].mean():.1f} ± {result['final'].std():.1f}"}
+    if "success" in result:
+        measured["success_rate"] = f"{result['success'].mean():.0%}"
+    return measured
+
+
+def experiment(settings: RLSettings, profile: str) -> Experiment:
+    """The evolution of the TDCA network of ``settings`` under ``profile``, for
+    :func:`~tdca_lib.method.outer_loop.evolve_or_load`."""
     env = make_env(settings, 1)  # for the sizes
     agent = agent_network(settings, env)
     tdca = tdca_network(settings, env, agent)
     env.close()
     print(f"{settings.task}: agent {agent}, TDCA network {tdca}")
-
-    def judge(center: torch.Tensor) -> dict[str, str]:
-        result = evaluate_tdca(settings, center[None], settings.seeds)
-        evaluation = {"setting": f"{settings.updates} updates, agents seeded from 1000, "
-                                 "final return = mean of 10 fresh episodes",
-                      "final_return": f"{result['final'].mean():.1f} ± "
-                                      f"{result['final'].std():.1f}"}
-        if "success" in result:
-            evaluation["success_rate"] = f"{result['success'].mean():.0%}"
-        return evaluation
-
-    center, log, manifest = evolve_or_load(
-        network_name(settings), settings, profile=profile,
-        experiment="06_metaworld" if settings.task == METAWORLD else "05_rl",
+    return Experiment(
+        network_name(settings), settings, profile,
+        notebook="06_metaworld" if settings.task == METAWORLD else "05_rl",
         fitness=fitness_function(settings),
         start=tdca.init(torch.Generator().manual_seed(settings.seed)),
-        regenerate=regenerate_command(settings, profile), judge=judge)
+        regenerate=regenerate_command(settings, profile),
+        measure=functools.partial(measure, settings))
+
+
+def evolve_and_ship(settings: RLSettings, profile: str) -> tuple[torch.Tensor, list[dict], dict]:
+    """Evolve (resumably) the TDCA network of ``settings``, ship it to data/checkpoints/, and
+    record in its manifest how well it trains fresh agents (:func:`measure`). Returns (centre
+    ``[1, D]``, log, manifest)."""
+    center, log, manifest = evolve_or_load(experiment(settings, profile))
     return center[None], log, manifest
 
 

@@ -92,12 +92,12 @@ def reinforce(task: str = "CartPole-v1", episodes: int = 300, seed: int = 0, hid
         with torch.no_grad():
             return int(policy(torch.as_tensor(obs, dtype=torch.float32)).argmax())
 
-    final = evaluate(env, greedy, eval_episodes)
+    final = mean_return(env, greedy, eval_episodes)
     env.close()
     return BaselineRun("REINFORCE", task, seed, curve_steps, curve_returns, final, eval_episodes)
 
 
-def evaluate(env: gym.Env, policy, episodes: int, successes: list | None = None) -> float:
+def mean_return(env: gym.Env, policy, episodes: int, successes: list | None = None) -> float:
     """Mean return of ``policy(obs) -> action`` on ``episodes`` fresh episodes (seeds from
     :data:`EVAL_SEED`); appends to ``successes`` whether each episode ever reported
     ``info["success"]`` (Meta-World)."""
@@ -150,7 +150,7 @@ def td3(task: str, timesteps: int | None = None, seed: int = 0, eval_episodes: i
                 device="cpu")
     model.learn(total_timesteps=timesteps or hp["timesteps"])
     lengths, returns = env.get_episode_lengths(), env.get_episode_rewards()
-    final = evaluate(gym.make(task), lambda obs: model.predict(obs, deterministic=True)[0],
+    final = mean_return(gym.make(task), lambda obs: model.predict(obs, deterministic=True)[0],
                      eval_episodes)
     return BaselineRun("TD3", task, seed, np.cumsum(lengths).tolist(),
                        [float(r) for r in returns], final, eval_episodes)
@@ -170,15 +170,15 @@ def sac_metaworld(variant, timesteps: int, seed: int = 0, episode_steps: int = 1
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
 
-    from .metaworld_envs import make_env
+    from .metaworld_envs import gym_env
 
-    env = Monitor(make_env(variant, episode_steps))
+    env = Monitor(gym_env(variant, episode_steps))
     model = SAC("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
                 learning_starts=min(1000, timesteps // 2),
                 policy_kwargs=dict(net_arch=dict(pi=[actor_hidden], qf=[256, 256])))
     model.learn(total_timesteps=timesteps)
     successes: list[bool] = []
-    final = evaluate(make_env(variant, episode_steps),
+    final = mean_return(gym_env(variant, episode_steps),
                      lambda obs: model.predict(obs, deterministic=True)[0], eval_episodes,
                      successes)
     return BaselineRun("SAC", f"{variant.task_type}/{variant.split}{variant.index}", seed,

@@ -3,15 +3,14 @@
 One run evolves Table 1's cheapest supervised setting (MNIST, 20 inner steps, 1000 samples) with
 one population size, evolution seed and search variant, for a budget of *member evaluations*
 (one evaluation: one member's 20 inner steps and its fitness; the centre, evaluated alongside
-for the log, is not counted). At milestones spaced for a log axis the run stops, judges its
+for the log, is not counted). At milestones spaced for a log axis the run stops, measures its
 centre on what the evolution never saw, and appends a point to its curve:
 
 - ``meta_train``: test accuracy of a zero-initialised network trained by the centre on the
   evolution's own 1000 samples;
 - ``meta_test``: the same on each of the disjoint 1000-sample subsets of
   :meth:`~tdca_lib.machinery.data.Dataset.meta_test` (the spread over data; a zero init leaves
-  nothing to
-  vary over seeds).
+  nothing to vary over seeds).
 
 A run lives in ``data/scale/<name>/``: ``state.pt`` (resume state, small) and ``curve.json``
 (the points, the settings, the command that makes it). Both are committed, so a run can be
@@ -35,18 +34,19 @@ from typing import Any
 import torch
 
 from ..machinery import data
-from ..machinery.checkpoints import current_commit, versions
+from ..machinery.checkpoints import ResumeMismatch, StateUnreadable, current_commit, versions
+from ..machinery.commands import command
 from ..machinery.device import describe_device, keep_freed_memory
 from ..machinery.files import ROOT, atomic_write_text, locked
 from ..machinery.profiles import evolved_settings
-from ..method.outer_loop import ResumeMismatch, StateUnreadable, command, evolve, pgpe_for
+from ..method.outer_loop import evolve, pgpe_for
 from . import supervised
 
 FOLDER = ROOT / "data" / "scale"
 BUDGET = 51200  # member evaluations a run: the issue asks for at least 5 x 10^4
 
 @dataclass(frozen=True)
-class Variant:
+class SearchVariant:
     """A way to search, compared with the others at equal member evaluations: PGPE's keyword
     arguments over the baseline's (Adam at 0.03 on the centre, sigma 0.05 fixed), whether each
     generation's fitness uses a fresh random ``minibatch`` of the training samples (None: all
@@ -85,48 +85,54 @@ AIMED = dict(pgpe=dict(sigma=0.01, center_lr=0.003), warm_start=True, held_out=0
 ANCHOR = 0.5
 
 
-VARIANTS: dict[str, Variant] = {
-    "baseline": Variant("the paper's random start, sigma 0.05, Adam at 0.03 (notebook 02's "
-                        "search until this ablation)"),
-    "authors": Variant("the authors' later public code: sigma 0.1, SGD with momentum 0.9 at 0.1",
-                       dict(sigma=0.1, optimizer="sgd", momentum=0.9, center_lr=0.1)),
-    "sigma-adapt": Variant("sigma adapted (Sehnke et al.) at 0.1, at most 20% a generation",
-                           dict(sigma_lr=0.1, sigma_max_change=0.2)),
-    "clipup": Variant("ClipUp on the centre: step 0.15, max speed 0.3, momentum 0.9",
-                      dict(optimizer="clipup", center_lr=0.15)),
-    "minibatch": Variant("fitness on a fresh random 500 of the 1000 samples each generation",
-                         minibatch=500),
-    "dfa-start": Variant("starts from a TDCA network fitted by regression to DFA's credits",
-                         warm_start=True),
+VARIANTS: dict[str, SearchVariant] = {
+    "baseline": SearchVariant(
+        "the paper's random start, sigma 0.05, Adam at 0.03 (notebook 02's search until this "
+        "ablation)"),
+    "authors": SearchVariant(
+        "the authors' later public code: sigma 0.1, SGD with momentum 0.9 at 0.1",
+        dict(sigma=0.1, optimizer="sgd", momentum=0.9, center_lr=0.1)),
+    "sigma-adapt": SearchVariant(
+        "sigma adapted (Sehnke et al.) at 0.1, at most 20% a generation",
+        dict(sigma_lr=0.1, sigma_max_change=0.2)),
+    "clipup": SearchVariant(
+        "ClipUp on the centre: step 0.15, max speed 0.3, momentum 0.9",
+        dict(optimizer="clipup", center_lr=0.15)),
+    "minibatch": SearchVariant(
+        "fitness on a fresh random 500 of the 1000 samples each generation", minibatch=500),
+    "dfa-start": SearchVariant(
+        "starts from a TDCA network fitted by regression to DFA's credits", warm_start=True),
     # the baseline's steps wreck the warm start (its centre's fitness falls from the first
     # generation): the same start with noise and steps a fifth and a tenth as large; it won this
     # ablation and is the 3-layer network's search in notebook 02 (supervised.DENSE_SEARCH)
-    "dfa-start-small-steps": Variant("the DFA-fitted start, sigma 0.01 and Adam at 0.003",
-                                     dict(sigma=0.01, center_lr=0.003), warm_start=True),
-    "held-out": Variant("dfa-start-small-steps, its fitness the cross-entropy on a fresh half "
-                        "of the evolution's samples that the inner loop did not train on (it "
-                        "trains on the other half)", **AIMED),
-    "held-out-tiny-steps": Variant("held-out with Adam at 0.0003 (a tenth): steps sized to "
-                                   "a gradient estimated from 16 pairs",
-                                   **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003))),
-    "held-out-anchor": Variant(f"held-out, minus {ANCHOR} x the squared distance from the "
-                               "start", **AIMED, anchor=ANCHOR),
+    "dfa-start-small-steps": SearchVariant(
+        "the DFA-fitted start, sigma 0.01 and Adam at 0.003",
+        dict(sigma=0.01, center_lr=0.003), warm_start=True),
+    "held-out": SearchVariant(
+        "dfa-start-small-steps, its fitness the cross-entropy on a fresh half of the evolution's "
+        "samples that the inner loop did not train on (it trains on the other half)", **AIMED),
+    "held-out-tiny-steps": SearchVariant(
+        "held-out with Adam at 0.0003 (a tenth): steps sized to a gradient estimated from 16 "
+        "pairs", **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003))),
+    "held-out-anchor": SearchVariant(
+        f"held-out, minus {ANCHOR} x the squared distance from the start", **AIMED,
+        anchor=ANCHOR),
     # on the tiny steps: at Adam 0.003 three generations already cost the start 5 points of
     # meta-test at 50 steps (a probe of 96 evaluations), whatever the fitness
-    "held-out-tiny-steps-horizons-inits": Variant(
+    "held-out-tiny-steps-horizons-inits": SearchVariant(
         "held-out-tiny-steps, each generation 20 or 50 inner steps and a zero or a fresh "
         "Kaiming init", **AIMED | dict(pgpe=dict(sigma=0.01, center_lr=0.0003)),
         horizons=(20, 50), vary_init=True),
     # the same aim from the paper's random start, where there is no good start to keep and the
     # baseline's larger steps are the ones that make progress
-    "random-start-held-out-horizons-inits": Variant(
+    "random-start-held-out-horizons-inits": SearchVariant(
         "the paper's random start and steps, held-out's fitness, each generation 20 or 50 "
         "inner steps and a zero or a fresh Kaiming init", held_out=0.5, horizons=(20, 50),
         vary_init=True),
 }
 LONG_STEPS = 50  # meta-test also at Table 1's second horizon: a rule must not lose with time
 VALIDATION_SPLIT = 0.5  # validation: train on this first part of the evolution's samples,
-# score the rest (never a meta-test sample); it picks a centre, meta-test judges it
+# score the rest (never a meta-test sample); it picks a centre, meta-test measures it
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ class ScaleRun:
         return math.ceil(self.evaluations / self.population)
 
     def milestones(self) -> list[int]:
-        """Generations at which the centre is judged: 0, then about every doubling of
+        """Generations at which the centre is measured: 0, then about every doubling of
         evaluations from 100 to 6400, then every 6400 evaluations, and the last generation."""
         evaluations = [100 * 2**k for k in range(7)] + list(range(6400, self.evaluations, 6400))
         points = {0, self.generations}
@@ -193,7 +199,7 @@ def pgpe_options(run: ScaleRun) -> dict[str, Any]:
 def fitness_for(run: ScaleRun, train: data.Dataset, start: torch.Tensor | None = None):
     """The outer loop's fitness for ``run`` on its ``train`` subset: supervised's, on all of it
     or, for a variant that draws a task each generation, on that generation's (a minibatch, a
-    held-out split, a horizon, an init: :class:`Variant`), seeded by the run's seed and the
+    held-out split, a horizon, an init: :class:`SearchVariant`), seeded by the run's seed and the
     generation, so a resumed run draws the same ones. An ``anchor`` variant needs the search's
     ``start [D]``. Only ``train``'s samples are ever touched (never a meta-test one)."""
     settings, variant = run.settings, VARIANTS[run.variant]
@@ -250,7 +256,7 @@ def validation_split(train: data.Dataset) -> data.Dataset:
                         train.x_train[cut:], train.y_train[cut:], f"{train.source}, validation")
 
 
-def judge(run: ScaleRun, pool: data.Dataset, center: torch.Tensor) -> dict[str, Any]:
+def measure(run: ScaleRun, pool: data.Dataset, center: torch.Tensor) -> dict[str, Any]:
     """Test accuracy of zero-initialised networks the TDCA network ``center [D]`` trains on the
     evolution's subset (``meta_train``), on each meta-test subset (``meta_test``, a list; and
     ``meta_test_50`` at :data:`LONG_STEPS` inner steps), and on the :func:`validation_split`
@@ -303,7 +309,7 @@ def saved_generation(state: Path) -> int:
 
 
 def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True) -> dict:
-    """Evolve ``run`` to its budget, resuming from its folder, judging the centre at each
+    """Evolve ``run`` to its budget, resuming from its folder, measuring the centre at each
     milestone; returns its curve (also written to ``curve.json`` after every point)."""
     run_dir = (folder or FOLDER) / run.name
     path = curve_path(run, folder)
@@ -352,7 +358,7 @@ def evolve_run(run: ScaleRun, folder: Path | None = None, progress: bool = True)
                 raise RuntimeError(f"evolved to {pgpe.generation}, expected {generation}")
             point = {"generation": generation, "evaluations": generation * run.population,
                      "center_fitness": log[-1]["center"] if log else None,
-                     **judge(run, pool, pgpe.center.detach()),
+                     **measure(run, pool, pgpe.center.detach()),
                      "evolution_seconds": round(seconds, 1),
                      "commit": commit}
             curve["points"].append(point)

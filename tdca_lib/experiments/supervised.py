@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -29,14 +30,15 @@ import torch
 import torch.nn.functional as F
 
 from ..machinery import data
-from ..machinery.profiles import Profiles, check_settings, evolution_command, not_evolved
+from ..machinery.commands import command
+from ..machinery.profiles import Profiles, evolution_command, not_evolved
 from ..method import bottom_up, credit
 from ..method.bottom_up import CLASSES
 from ..method.distributed import Share
 from ..method.inner_loop import bp_direction, evaluate, tdca_direction, train
-from ..method.outer_loop import command, evolve_or_load, load_shipped
+from ..method.outer_loop import Experiment, RunSettings, evolve_or_load, load_shipped
 from ..method.population import PopulationMLP
-from ..method.rules import feedback_credits, feedback_direction, random_feedback
+from ..method.rules import RULES, feedback_credits, feedback_direction, random_feedback
 
 CPU_MEMBERS_AT_ONCE = 32  # TDCA members a fitness call trains together on a CPU (cache-sized)
 UNTRAINED = "untrained"  # Runs' name for a TDCA network before evolution
@@ -62,9 +64,10 @@ DENSE_SEARCH = dict(warm_start="dfa", sigma=0.01, center_lr=0.003)
 
 
 @dataclass(frozen=True)
-class SupervisedSettings:
+class SupervisedSettings(RunSettings):
     """Every knob of one supervised run: the 3-layer network of Table 1, the deep ones of
-    Table 2 and the diffused credits of Table S3 alike. Defaults are the ``quick`` profile on
+    Table 2 and the diffused credits of Table S3 alike; the run's (PGPE's, the seed's, how long)
+    are :class:`~tdca_lib.method.outer_loop.RunSettings`'. Defaults are the ``quick`` profile on
     Table 1's cheapest setting, with the search from a random start (the deep and diffused
     networks'; :func:`settings_for` gives the 3-layer network's, :data:`DENSE_SEARCH`); all the
     paper leaves open is our choice, marked here."""
@@ -81,16 +84,11 @@ class SupervisedSettings:
     inner_lr: float = 0.01  # Adam in the inner loop, for BP and TDCA alike (our choice)
     max_norm: float = 1.0  # per-network update-norm clip in the inner loop (our choice)
     tdca_hidden: tuple[int, ...] = (30, 30)  # TDCA network 20-30-30-110 (paper)
-    seed: int = 0  # PGPE's sampler, the TDCA network's initial centre, the zero init
-    population: int = 32  # PGPE members a generation (our choice)
-    sigma: float = 0.05  # PGPE exploration std (our choice)
-    center_lr: float = 0.03  # Adam on PGPE's centre (our choice)
     warm_start: str | None = None  # "dfa": the search starts from a TDCA network fitted to
     # DFA's credits (fit_to_dfa; ours, notebook 07); None: from a random one
-    generations: int = 600  # paper: 5000
-    checkpoint_every: int = not_evolved(10)  # generations between resume checkpoints
-    load_evolved_from: str | None = not_evolved(None)  # a profile whose shipped network to load
-    replace_shipped: bool = not_evolved(False)  # ship over one evolved longer or otherwise
+    # The run here (seed: also the zero init's; generations: paper 5000):
+    sigma: float = 0.05  # our choice
+    center_lr: float = 0.03  # our choice
     # Evaluation in notebook 02 (not evolution):
     seeds: int = not_evolved(5)  # bottom-up networks per method and cell, mean ± std
     # (steps, train size) of Table 1 (paper: 1000 / 10000 / 60000 samples); quick stops at
@@ -101,7 +99,7 @@ class SupervisedSettings:
     # paper's: 4 of its trainings; Table 1 has both rules at the evolved setting)
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
-        check_settings(self)
+        super().__post_init__()
         if self.architecture not in bottom_up.ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; valid: "
                              f"{', '.join(bottom_up.ARCHITECTURES)}")
@@ -305,25 +303,29 @@ def shipped_tdca(settings: SupervisedSettings, dataset: str, device: torch.devic
     return center.to(device)[None], log, manifest
 
 
-# The ways a bottom-up network is trained here: (credit rule, init). FA and DFA are known rules
-# beside the paper's (tdca_lib.method.rules), in the same inner loop.
-METHODS = {"kaiming_bp": ("bp", "kaiming"), "zero_bp": ("bp", "zero"), "tdca": ("tdca", "zero"),
-           "zero_fa": ("fa", "zero"), "kaiming_fa": ("fa", "kaiming"),
-           "zero_dfa": ("dfa", "zero"), "kaiming_dfa": ("dfa", "kaiming")}
+def methods() -> dict[str, tuple[str, str]]:
+    """The ways a bottom-up network is trained here, name -> (credit rule, init): the paper's
+    (BP from a Kaiming and a zero init, the TDCA network from zero), then each yardstick rule of
+    :data:`~tdca_lib.method.rules.RULES` from a zero and a Kaiming init (``"zero_fa"``,
+    ``"kaiming_fa"``, ...), in the same inner loop."""
+    yardsticks = {f"{init}_{rule}": (rule, init) for rule in RULES for init in ("zero", "kaiming")}
+    return {"kaiming_bp": ("bp", "kaiming"), "zero_bp": ("bp", "zero"), "tdca": ("tdca", "zero"),
+            **yardsticks}
 
 
 def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: str,
                   seeds: int, beta: torch.Tensor | None = None, curve: bool = False,
                   trajectory: bool = False, curve_every: int = 1):
-    """Train ``seeds`` bottom-up networks at once with ``method`` (a key of :data:`METHODS`;
+    """Train ``seeds`` bottom-up networks at once with ``method`` (a key of :func:`methods`;
     ``"tdca"`` with the TDCA network ``beta [1, D]``). Returns a dict of ``[seeds]`` tensors:
     train/test accuracy and cross-entropy, the trained parameters ``theta [seeds, D]``; with
     ``curve``, also ``[K, seeds]`` accuracy curves at the steps ``curve_steps [K]`` (every
     ``curve_every`` steps and the last: each point costs an evaluation of every sample); with
     ``trajectory``, the parameters after every step, ``[steps + 1, seeds, D]``."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    rule, scheme = METHODS[method]
+    known = methods()
+    if method not in known:
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(known)}")
+    rule, scheme = known[method]
     net = bottom_up_network(settings, dataset.features)
     x, y = dataset.x_train, dataset.y_train
     # Seeds 1000+ for the networks we report: never the init the TDCA network was evolved on.
@@ -335,8 +337,7 @@ def run_bottom_up(settings: SupervisedSettings, dataset: data.Dataset, method: s
     elif rule == "bp":
         direction = bp_direction(net, x, y)
     else:
-        feedback = random_feedback(net, rule, seed=1000 + settings.seed)
-        direction = feedback_direction(net, x, y, rule, feedback)
+        direction = RULES[rule].direction(net, x, y, 1000 + settings.seed)
     history: dict[str, list[torch.Tensor]] = {"train": [], "test": [], "theta": []}
     curve_steps = [*range(0, settings.steps, curve_every), settings.steps]
 
@@ -375,12 +376,41 @@ def percent(values: torch.Tensor) -> str:
     return f"{100 * values.mean().item():.2f} ± {100 * values.std().item():.2f}%"
 
 
+def measure(settings: SupervisedSettings, datasets: list[data.Dataset],
+            center: torch.Tensor) -> dict[str, dict[str, str]]:
+    """How well the TDCA network ``center [D]`` trains ``settings.seeds`` fresh zero-initialised
+    networks on each of ``datasets`` (the seeds the notebooks use too): per data set, the
+    setting, the seeds, and the train and test accuracy (mean ± std)."""
+    measured = {}
+    for dataset in datasets:
+        result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=center[None])
+        measured[dataset.name] = {
+            "setting": f"{settings.steps} steps, zero init, {dataset.describe()}",
+            "seeds": f"{1000 + settings.seed}..{1000 + settings.seed + settings.seeds - 1}",
+            "train_accuracy": percent(result["train_acc"]),
+            "test_accuracy": percent(result["test_acc"]),
+        }
+    return measured
+
+
+def experiment(settings: SupervisedSettings, profile: str,
+               datasets: list[data.Dataset]) -> Experiment:
+    """The evolution of the TDCA network of ``settings`` on ``datasets`` under ``profile``, for
+    :func:`~tdca_lib.method.outer_loop.evolve_or_load`."""
+    return Experiment(
+        network_name(settings), settings, profile,
+        notebook="03_diffusion" if settings.sites is not None else "02_supervised",
+        fitness=fitness_function(settings, datasets), start=search_start(settings, datasets),
+        regenerate=regenerate_command(settings, profile),
+        measure=functools.partial(measure, settings, datasets))
+
+
 def evolve_and_ship(settings: SupervisedSettings, profile: str,
                     device: str = "auto") -> tuple[torch.Tensor, list[dict], dict]:
     """Evolve (resumably) the TDCA network of ``settings`` on its data set (every one here for
     ``"all"``), ship it to data/checkpoints/ and record in its manifest how well it trains fresh
-    zero-initialised networks (the seeds the notebooks use too). Returns (centre ``[1, D]``, log,
-    manifest); with ``settings.load_evolved_from``, the network that profile shipped instead."""
+    zero-initialised networks (:func:`measure`). Returns (centre ``[1, D]``, log, manifest); with
+    ``settings.load_evolved_from``, the network that profile shipped instead."""
     from ..machinery.device import keep_freed_memory, resolve_device
 
     keep_freed_memory()  # thousands of inner steps: reuse freed memory (see its docstring)
@@ -388,25 +418,7 @@ def evolve_and_ship(settings: SupervisedSettings, profile: str,
     for dataset in datasets:
         print(dataset.describe())
     datasets = [d.to(resolve_device(device)) for d in datasets]
-
-    def judge(center: torch.Tensor) -> dict[str, dict[str, str]]:
-        evaluation = {}
-        for dataset in datasets:
-            result = run_bottom_up(settings, dataset, "tdca", settings.seeds, beta=center[None])
-            evaluation[dataset.name] = {
-                "setting": f"{settings.steps} steps, zero init, {dataset.describe()}",
-                "seeds": f"{1000 + settings.seed}..{1000 + settings.seed + settings.seeds - 1}",
-                "train_accuracy": percent(result["train_acc"]),
-                "test_accuracy": percent(result["test_acc"]),
-            }
-        return evaluation
-
-    center, log, manifest = evolve_or_load(
-        network_name(settings), settings, profile=profile,
-        experiment="03_diffusion" if settings.sites is not None else "02_supervised",
-        fitness=fitness_function(settings, datasets),
-        start=search_start(settings, datasets),
-        regenerate=regenerate_command(settings, profile), judge=judge)
+    center, log, manifest = evolve_or_load(experiment(settings, profile, datasets))
     return center[None], log, manifest
 
 

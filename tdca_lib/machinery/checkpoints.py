@@ -14,6 +14,10 @@ git clean.
 :class:`CheckpointMissing` (a note: the notebooks carry on without it); one that is corrupt or
 was evolved with other settings raises :class:`CheckpointError` (a failure). Both say how to
 regenerate it.
+
+A run's resume state (``state.pt`` in its run folder, :mod:`tdca_lib.method.outer_loop`) is a
+checkpoint too: one of another run raises :class:`ResumeMismatch`, an unreadable one
+:class:`StateUnreadable`.
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ class CheckpointError(RuntimeError):
 
 class CheckpointMissing(CheckpointError):
     """A shipped checkpoint is not there."""
+
+
+class ResumeMismatch(RuntimeError):
+    """A run folder holds the state of a run with other settings."""
+
+
+class StateUnreadable(RuntimeError):
+    """A run folder's state file cannot be read."""
 
 
 def current_commit(paths: tuple[str, ...] = ()) -> str:

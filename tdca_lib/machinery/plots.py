@@ -66,8 +66,7 @@ def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Ten
 
 def exploration(fig, result: dict):
     """Notebook 01's explorer (:meth:`tdca_lib.machinery.explore.Explorer.run`'s ``result``): both
-    paths
-    on the landscape's contour, then BP's and TDCA's update fields, the star its global
+    paths on the landscape's contour, then BP's and TDCA's update fields, the star its global
     minimum, the red circle its local one."""
     landscape, extent = result["landscape"], result["extent"]
     axes = fig.subplots(1, 3)
@@ -214,9 +213,8 @@ def credits_on_a_grid(ax, field: torch.Tensor, sites: torch.Tensor, site_credits
 
 
 def fig4cd(credits: dict):
-    """Fig 4c-d from :func:`tdca_lib.experiments.diffusion.fig4cd_credits`'s ``credits``: (c)
-    sparse credits
-    diffused over a line, (c') over a grid, (d) dense credits, one a neuron. Returns the
+    """Fig 4c-d from :func:`tdca_lib.experiments.diffusion.fig4cd_credits`'s ``credits``: (c) sparse
+    credits diffused over a line, (c') over a grid, (d) dense credits, one a neuron. Returns the
     figure."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained",
                              gridspec_kw={"width_ratios": [1.3, 0.9, 1.3]})
@@ -277,21 +275,25 @@ def landscape_plane(ax, xs: torch.Tensor, ys: torch.Tensor, values: torch.Tensor
 
 # Fig S2's curves (sections.supervised.FIG_S2): label -> (colour, line style)
 FIG_S2_STYLES = {"BP (Kaiming)": (BP_COLOR, "-"), "BP (zero)": (BP_COLOR, "--"),
-                 "TDCA (top-down)": (TDCA_COLOR, "-"), "TDCA + diffusion": (DIFFUSION_COLOR, "-"),
-                 "FA (zero, ours)": ("#009E73", ":"), "DFA (zero, ours)": ("#CC79A7", ":")}
+                 "TDCA (top-down)": (TDCA_COLOR, "-"), "TDCA + diffusion": (DIFFUSION_COLOR, "-")}
+# Its yardstick rules' curves (sections.supervised.fig_s2_rules), dotted, in their order
+RULE_COLORS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#D55E00")
 
 
 def fig_s2(shown: list[str], curves: dict):
     """Fig S2: train (solid) and test (faded) accuracy per inner step, mean over seeds, one
-    panel a data set of ``shown``; ``curves`` as
-    :func:`tdca_lib.experiments.supervised.fig_s2_curves`
+    panel a data set of ``shown``; ``curves`` as :func:`tdca_lib.sections.supervised.fig_s2_curves`
     returns them (a curve that could not run is left out). Returns the figure."""
     from .data import TITLES
 
     fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4.5 * max(1, len(shown)), 3.2),
                              squeeze=False)
+    rules = [label for label in dict.fromkeys(label for _, label in curves)
+             if label not in FIG_S2_STYLES]
+    styles = FIG_S2_STYLES | {label: (RULE_COLORS[k % len(RULE_COLORS)], ":")
+                              for k, label in enumerate(rules)}
     for ax, dataset in zip(axes[0], shown):
-        for label, (color, style) in FIG_S2_STYLES.items():
+        for label, (color, style) in styles.items():
             if isinstance(curves.get((dataset, label), "not drawn"), str):
                 continue  # not drawn, or its network is missing: said where it was loaded
             run = curves[dataset, label]
@@ -306,8 +308,8 @@ def fig_s2(shown: list[str], curves: dict):
 
 def fig_s3(planes: dict[str, dict]):
     """Fig S3: each plane of :func:`tdca_lib.experiments.supervised.fig_s3_planes` as filled
-    contours of
-    the training cross-entropy with the two projected trajectories. Returns the figure."""
+    contours of the training cross-entropy with the two projected trajectories. Returns the
+    figure."""
     fig, axes = plt.subplots(1, max(1, len(planes)), figsize=(5.2 * max(1, len(planes)), 4),
                              squeeze=False)
     for ax, (title, plane) in zip(axes[0], planes.items()):

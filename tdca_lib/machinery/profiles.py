@@ -1,8 +1,9 @@
 """Profiles: the ``smoke`` / ``quick`` / ``paper`` scales of one experiment, side by side.
 
-Each experiment keeps all its settings in one frozen dataclass whose defaults are the ``quick``
-profile; the other profiles are plain dicts of the fields they change, so the difference between
-them is visible at a glance::
+Each experiment keeps all its settings in one frozen dataclass (its fields added to the run's,
+:class:`~tdca_lib.method.outer_loop.RunSettings`) whose defaults are the ``quick`` profile; the
+other profiles are plain dicts of the fields they change, so the difference between them is
+visible at a glance::
 
     PROFILES = Profiles(GaussianSettings,
                         smoke=dict(load_evolved_from="quick"),

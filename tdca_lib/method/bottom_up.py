@@ -10,8 +10,7 @@ credit rules are in :mod:`tdca_lib.method.credit`.
 - The RL agent, ``obs-hidden-actions`` (tanh): :func:`agent`.
 
 Images come flattened to ``[N, features]`` (as :mod:`tdca_lib.machinery.data` stores them), shared
-by every
-member, or one batch per member ``[P, N, features]``.
+by every member, or one batch per member ``[P, N, features]``.
 """
 
 from __future__ import annotations

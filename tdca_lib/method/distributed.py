@@ -173,8 +173,8 @@ def _split(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return values.detach().float(), extras
 
 
-def evaluate_fitness(fitness: Callable[..., Any], batch: torch.Tensor, generation: int
-             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def evaluate_fitness(fitness: Callable[..., Any], batch: torch.Tensor,
+                     generation: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The whole batch's fitness ``[n]`` and extra measurements ``{name: [n]}``, on every
     process, for a :data:`~tdca_lib.method.outer_loop.FitnessFn`. Alone, ``fitness(batch [n, D],
     generation)``; under torchrun, each process calls

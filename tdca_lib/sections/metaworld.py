@@ -10,7 +10,7 @@ from ..experiments.metaworld import SPLIT_NAMES
 from ..experiments.metaworld_envs import SPLITS, TASK_TYPES
 from ..experiments.rl_baselines import BaselineRun
 from ..machinery import paper
-from ..machinery.claims import Claims
+from ..machinery.claims import Claims, difference
 
 TOLERANCE = 0.8  # "barely drops": the test return is at least this share of the training one
 
@@ -52,13 +52,13 @@ def table_s6(results: dict[str, dict], sac_runs: list[BaselineRun] | str,
 
 def judge_claims(claims: Claims, results: dict[str, dict], finals: dict[int, torch.Tensor],
                  settings: rl.RLSettings, beta: torch.Tensor | str) -> None:
-    """Judge the section's claims into ``claims``: per task type, the test return barely drops
-    from training; the network improves every task type's agents over the untrained ones (by
-    more than one standard error of the untrained mean); and (ours) the test agents are at least
-    as good after the longest multiple of the evolved updates probed (``finals``: multiple of
-    the updates -> the final returns ``[R]``, from :func:`tdca_lib.experiments.rl.horizon_returns`;
-    empty
-    when not run).
+    """Judge the section's claims into ``claims`` by the project's one rule
+    (:meth:`Claims.compare`, over the rows: agent sets x variants): per task type, the test
+    return barely drops from training (test minus :data:`TOLERANCE` x train, unpaired: other
+    variants); the network improves every task type's agents over the same agents untrained
+    (paired); and (ours) the test agents are at least as good after the longest multiple of
+    the evolved updates probed (paired; ``finals``: multiple of the updates -> the final
+    returns ``[R]``, from :func:`tdca_lib.experiments.rl.horizon_returns`; empty when not run).
     ``results`` as in :func:`table_s6`; with it empty, the claims are "not tested" and cite
     ``beta``, the reason the network is missing."""
     for k, task in enumerate(TASK_TYPES):
@@ -66,33 +66,27 @@ def judge_claims(claims: Claims, results: dict[str, dict], finals: dict[int, tor
         if not results:
             claims.judge(claim, None, beta)
             continue
-        train, test = (results[s]["final"][results[s]["task_ids"] == k].mean().item()
-                       for s in SPLIT_NAMES)
-        claims.judge(claim, test >= TOLERANCE * train, f"mean return train {train:.1f}, test "
-                     f"{test:.1f} (ratio {test / train:.2f}; >= {TOLERANCE:.2f} counts)")
+        train, test = (results[s]["final"][results[s]["task_ids"] == k] for s in SPLIT_NAMES)
+        claims.compare(claim, test, TOLERANCE * train, paired=False, scale=1, unit="return",
+                       evidence=f"test minus {TOLERANCE:.2f} x train; mean return train "
+                       f"{train.mean():.1f}, test {test.mean():.1f} (ratio "
+                       f"{test.mean() / train.mean():.2f})")
     if results:
-        gains, noises = [], []
-        for k in range(len(TASK_TYPES)):
-            trained, untrained = (results[s]["final"][results["train"]["task_ids"] == k]
-                                  for s in ("train", "train (untrained)"))
-            gains.append((trained.mean() - untrained.mean()).item())
-            noises.append((untrained.std() / len(untrained) ** 0.5).item())  # one standard error
-        claims.judge("One TDCA network serves all three task types: it improves each task's "
-                     "agents over the untrained ones (Table S6)",
-                     all(g > n for g, n in zip(gains, noises)),
-                     "training-variant return gain over the untrained agents (one standard "
-                     "error of their mean): " + ", ".join(
-                         f"{t.removesuffix('-v3')} {g:+.1f} ({n:.1f})"
-                         for t, g, n in zip(TASK_TYPES, gains, noises))
-                     + "; a gain above it counts")
+        ids = results["train"]["task_ids"]
+        claims.compare_all(
+            "One TDCA network serves all three task types: it improves each task's agents over "
+            "the untrained ones (Table S6)",
+            {task.removesuffix("-v3"): difference(results["train"]["final"][ids == k],
+                                                  results["train (untrained)"]["final"][ids == k])
+             for k, task in enumerate(TASK_TYPES)},
+            scale=1, unit="return", evidence="training-variant return gain over the same "
+            "agents untrained, each task type's")
     else:
         claims.judge("One TDCA network serves all three task types (Table S6)", None, beta)
     if finals:
-        noise = (finals[1].std() / len(finals[1]) ** 0.5).item()  # one standard error
         longest = max(finals)
-        claims.judge(f"(ours) The network keeps test agents at least as good over {longest}x the "
-                     "updates it was evolved for",
-                     bool(finals[longest].mean() >= finals[1].mean() - noise),
-                     f"test return after {settings.updates} updates {finals[1].mean():.1f}, "
-                     f"after {longest * settings.updates} {finals[longest].mean():.1f} (one "
-                     f"standard error {noise:.1f} allowed)")
+        claims.compare(f"(ours) The network keeps test agents at least as good over {longest}x "
+                       "the updates it was evolved for", finals[longest], finals[1], scale=1,
+                       unit="return", evidence=f"test return after {settings.updates} updates "
+                       f"{finals[1].mean():.1f}, after {longest * settings.updates} "
+                       f"{finals[longest].mean():.1f}, the same agents")

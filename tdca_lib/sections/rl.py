@@ -20,7 +20,7 @@ import torch
 from ..experiments import rl, rl_baselines
 from ..machinery import paper
 from ..machinery.checkpoints import CheckpointMissing
-from ..machinery.claims import Claims
+from ..machinery.claims import Claims, difference
 from ..machinery.output import BP_COLOR, TDCA_COLOR
 
 # Table S5's columns: the task agents are judged on -> its reward range.
@@ -85,10 +85,10 @@ def networks(profile: str) -> dict[tuple[str, int], Network]:
     return found
 
 
-def evaluate(nets: dict[tuple[str, int], Network]) -> dict[tuple[str, str], dict]:
-    """Every TDCA cell, by (row, column): :func:`rl.evaluate_tdca` of its network on the
-    column's task (fresh agents, unseen episodes), beside the same agents never updated
-    (``untrained``); missing networks are left out."""
+def train_and_score(nets: dict[tuple[str, int], Network]) -> dict[tuple[str, str], dict]:
+    """Every TDCA cell, by (row, column): fresh agents trained by its network on the column's
+    task and scored on unseen episodes (:func:`rl.evaluate_tdca`), beside the same agents never
+    updated (``untrained``); missing networks are left out."""
     cells = {}
     for row, columns in TDCA_ROWS.items():
         for column, key in columns.items():
@@ -187,16 +187,12 @@ def _judged_on(column: str) -> str:
     return f"{column} {span}" if span.startswith("[") else column
 
 
-def _gain(result: dict) -> tuple[float, float]:
-    """The trained agents' lead over the same agents untrained, and one standard error of the
-    untrained mean (a smaller lead is noise)."""
-    untrained = result["untrained"]
-    return ((result["final"].mean() - untrained.mean()).item(),
-            (untrained.std() / len(untrained) ** 0.5).item())
-
-
-def judge(claims: Claims, nets: dict, cells: dict, runs: dict, longer: dict) -> None:
-    """The section's claims, each with its evidence and budget."""
+def judge_claims(claims: Claims, nets: dict, cells: dict, runs: dict, longer: dict) -> None:
+    """The section's claims, each with its evidence and budget, by the project's one rule
+    (:meth:`Claims.compare`): over the agents (each the mean of its evaluation episodes),
+    paired where both sides are the same agents; TD3's seeds are not, and a fixed bar (a task's
+    "solved" return) does not vary. ``nets``: :func:`networks`; ``cells``:
+    :func:`train_and_score`; ``runs``: :func:`baselines`; ``longer``: :func:`horizons`."""
     for row, columns in TDCA_ROWS.items():
         for column, (task, updates) in columns.items():
             net, name = nets[task, updates], f"{_judged_on(column)} ({updates} updates"
@@ -204,15 +200,16 @@ def judge(claims: Claims, nets: dict, cells: dict, runs: dict, longer: dict) -> 
                 claims.judge(f"TDCA solves {name}; Table S5)", None, net.missing)
                 continue
             final, solved = cells[row, column]["final"], rl.TASKS[column]["solved"]
-            claims.judge(f"TDCA solves {name}; Table S5)", bool(final.mean() >= solved),
-                         f"final return {final.mean():.1f} vs threshold {solved:g}; "
-                         f"{net.budget()}, {net.settings.seeds} agents (paper: 200 updates, "
-                         "3000 generations)")
-            gain, noise = _gain(cells[row, column])
-            claims.judge(f"(ours) The TDCA network improves {column} agents over the untrained "
-                         f"ones ({net.budget()})", gain > noise,
-                         f"final return gain {gain:+.1f} (same agents, same episodes); more "
-                         f"than one standard error of the untrained mean ({noise:.1f}) counts")
+            untrained = cells[row, column]["untrained"]
+            budget = f"{net.budget()}, {net.settings.seeds} agents"
+            claims.compare(f"TDCA solves {name}; Table S5)", final, solved, scale=1,
+                           unit="return", evidence=f"final return {final.mean():.1f} minus the "
+                           f"threshold {solved:g}; {budget} (paper: 200 updates, 3000 "
+                           "generations)")
+            claims.compare(f"(ours) The TDCA network improves {column} agents over the "
+                           f"untrained ones ({net.budget()})", final, untrained, scale=1,
+                           unit="return", evidence=f"final return {final.mean():.1f}, the "
+                           f"same agents untrained on the same episodes {untrained.mean():.1f}")
     for (method, task), found in runs.items():
         rows = [row for row in TDCA_ROWS if task in TDCA_ROWS[row]] if method == "td3" else []
         for row in rows:
@@ -222,29 +219,24 @@ def judge(claims: Claims, nets: dict, cells: dict, runs: dict, longer: dict) -> 
                 claims.judge(claim, None, found if isinstance(found, str)
                              else nets[TDCA_ROWS[row][task]].missing)
                 continue
-            ours, td3 = cells[row, task]["final"], torch.tensor([r.final for r in found])
-            # one standard error of the difference of the two means: a smaller lead is noise
-            noise = (ours.var() / len(ours) + td3.var() / len(td3)).sqrt().item()
-            lead = (ours.mean() - td3.mean()).item()
-            gain, gain_noise = _gain(cells[row, task])
-            steps = cells[row, task]["env_steps"][-1].item()
+            result, td3 = cells[row, task], [r.final for r in found]
+            steps = result["env_steps"][-1].item()
             # A lead the untrained agents hold too is TD3's budget, not TDCA's training.
-            claims.judge(claim, lead > noise and gain > gain_noise,
-                         f"final return TDCA {ours.mean():.1f} ({steps:.0f} env steps) vs TD3 "
-                         f"{td3.mean():.1f} ({BASELINES[method, task]} env steps): lead "
-                         f"{lead:+.1f}, more than one standard error of the difference "
-                         f"({noise:.1f}) counts; and only if the training added to the "
-                         f"untrained agents' {cells[row, task]['untrained'].mean():.1f} "
-                         f"(gain {gain:+.1f}, one standard error {gain_noise:.1f})")
+            claims.compare_all(claim, {
+                "lead over TD3": difference(result["final"], td3, paired=False),
+                "gain over the untrained agents": difference(result["final"],
+                                                             result["untrained"])},
+                scale=1, unit="return",
+                evidence=f"TDCA {result['final'].mean():.1f} ({steps:.0f} env steps, "
+                f"{len(result['final'])} agents) vs TD3 {sum(td3) / len(td3):.1f} "
+                f"({BASELINES[method, task]} env steps, {len(td3)} seeds); the same agents "
+                f"untrained {result['untrained'].mean():.1f}")
     for (task, updates), by_horizon in longer.items():
-        one = cells[next(row for row, cols in TDCA_ROWS.items()
-                         if cols.get(task) == (task, updates)), task]["final"]
-        longest = max(by_horizon)
+        row = next(row for row, cols in TDCA_ROWS.items() if cols.get(task) == (task, updates))
+        one, longest = cells[row, task]["final"], max(by_horizon)
         last = by_horizon[longest]["final"]
-        noise = (one.std() / len(one) ** 0.5).item()  # one standard error
-        claims.judge(f"(ours) The {task} network evolved at {updates} updates keeps its agents "
-                     f"at least as good over {longest}x the updates",
-                     bool(last.mean() >= one.mean() - noise),
-                     f"final return after {updates} updates {one.mean():.1f}, after "
-                     f"{longest * updates} {last.mean():.1f} (one standard error {noise:.1f} "
-                     "allowed)")
+        claims.compare(f"(ours) The {task} network evolved at {updates} updates keeps its agents "
+                       f"at least as good over {longest}x the updates", last, one, scale=1,
+                       unit="return", evidence=f"final return after {updates} updates "
+                       f"{one.mean():.1f}, after {longest * updates} {last.mean():.1f}, the "
+                       "same agents")

@@ -26,7 +26,6 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
     for path in sorted((folder or FOLDER).glob("*/curve.json")):
         curve = read_curve(path)
         run = curve["run"]
-        last = max(p["evaluations"] for p in curve["points"])
         for p in curve["points"]:
             test = torch.tensor(p["meta_test"])
             rows.append({"run": curve["name"], "variant": run["variant"],
@@ -40,10 +39,14 @@ def stored_curves(folder: Path | None = None) -> pd.DataFrame:
                          "meta_test_50": (torch.tensor(p["meta_test_50"]).mean().item()
                                           if "meta_test_50" in p else float("nan")),
                          "validation": p.get("validation", float("nan")),
-                         "budget": run["evaluations"],
-                         "complete": last >= run["population"] * math.ceil(
-                             run["evaluations"] / run["population"])})
+                         "budget": run["evaluations"], "complete": at_budget(curve)})
     return pd.DataFrame(rows)
+
+
+def at_budget(curve: dict) -> bool:
+    """Whether a stored run reached its budget (whole generations: it may pass it)."""
+    run, last = curve["run"], max(p["evaluations"] for p in curve["points"])
+    return last >= run["population"] * math.ceil(run["evaluations"] / run["population"])
 
 
 def trend(evaluations: Sequence[float], accuracy: Sequence[float],
@@ -74,16 +77,18 @@ def evaluations_to_reach(line: dict[str, float], target: float) -> float | None:
     return line["span"][1] * 2 ** ((target - line["end"]) / line["per_doubling"])
 
 
-def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> dict[str, float]:
+def yardsticks(pool: data.Dataset, run: ScaleRun, seeds: int = 5) -> pd.DataFrame:
     """Meta-test test accuracy of the rules the curve is read against, trained on the same
-    subsets for the same steps: BP and DFA, each from a zero and a Kaiming init (mean over the
-    subsets x ``seeds`` initialisations; a zero init leaves the seeds nothing to vary)."""
+    subsets for the same steps: BP and DFA, each from a zero and a Kaiming init. One row a
+    meta-test subset (in the order a curve's points list them), one column a rule, each the
+    mean over ``seeds`` initialisations (a zero init leaves the seeds nothing to vary); its
+    ``mean()`` is the yardstick a curve is read against."""
     labels = {"Zero BP": "zero_bp", "Kaiming BP": "kaiming_bp", "Zero DFA": "zero_dfa",
               "Kaiming DFA": "kaiming_dfa"}
     subsets = pool.meta_test(run.train_size)
-    return {label: torch.cat([supervised.run_bottom_up(run.settings, d, method, seeds)["test_acc"]
-                              for d in subsets]).mean().item()
-            for label, method in labels.items()}
+    return pd.DataFrame({label: [supervised.run_bottom_up(run.settings, d, method, seeds)
+                                 ["test_acc"].mean().item() for d in subsets]
+                         for label, method in labels.items()})
 
 
 def mean_over_seeds(curves: pd.DataFrame) -> pd.DataFrame:
@@ -203,18 +208,31 @@ def ablation(curves: pd.DataFrame, population: int = 32) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def warm_runs(folder: Path | None = None, population: int = 32) -> dict[str, list[dict]]:
-    """The stored curves of every search that starts from the DFA-fitted network
-    (:attr:`Variant.warm_start`) at ``population``, by variant, with the largest evaluations
-    all of a variant's seeds reached (``"at"``, 0 when one has only its start)."""
-    runs: dict[str, list[dict]] = {}
+def stored_runs(folder: Path | None = None) -> dict[tuple[str, int], list[dict]]:
+    """The stored curves, by variant and population, seed after seed."""
+    runs: dict[tuple[str, int], list[dict]] = {}
     for path in sorted((folder or FOLDER).glob("*/curve.json")):
         curve = read_curve(path)
-        variant = curve["run"]["variant"]
-        if (curve["run"]["population"] == population and variant in VARIANTS
-                and VARIANTS[variant].warm_start):
-            runs.setdefault(variant, []).append(curve)
+        runs.setdefault((curve["run"]["variant"], curve["run"]["population"]), []).append(curve)
     return runs
+
+
+def warm_runs(folder: Path | None = None, population: int = 32) -> dict[str, list[dict]]:
+    """The stored curves of every search that starts from the DFA-fitted network
+    (:attr:`SearchVariant.warm_start`) at ``population``, by variant."""
+    return {variant: curves for (variant, size), curves in stored_runs(folder).items()
+            if size == population and variant in VARIANTS and VARIANTS[variant].warm_start}
+
+
+def values_at(curves: list[dict], at: int, key: str = "meta_test") -> dict[int, list[float]]:
+    """Each seed's ``key`` values (one a meta-test subset) at ``at`` evaluations, by seed;
+    seeds that did not get there, or judged it before ``key`` was recorded, left out."""
+    found = {}
+    for c in curves:
+        point = next((p for p in c["points"] if p["evaluations"] == at), {})
+        if key in point:
+            found[c["run"]["seed"]] = point[key]
+    return found
 
 
 def reached(curves: list[dict]) -> int:
@@ -269,12 +287,72 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def judge_improvements(table: claims.Claims, folder: Path | None = None,
-                       population: int = 32) -> None:
-    """Record, for each search from the DFA-fitted start, the claim that evolution improves on
-    its start on meta-test, at 20 steps and (where recorded) at :data:`LONG_STEPS`, by the
-    project's one rule (:meth:`~tdca_lib.machinery.claims.Claims.compare`, paired subset by
-    subset)."""
+def fitted_by_seed(folder: Path | None = None, population: int = 32) -> dict[int, list[float]]:
+    """The DFA-fitted start's meta-test accuracy on each subset, by fit seed (the fit depends
+    on the seed alone, whichever search then starts from it)."""
+    starts: dict[int, list[float]] = {}
+    for curves in warm_runs(folder, population).values():
+        starts |= values_at(curves, 0)
+    return starts
+
+
+def fitted_starts(folder: Path | None = None, population: int = 32) -> pd.DataFrame:
+    """One row a fit seed of the DFA-fitted start (the fit depends on the seed alone): its
+    meta-test accuracy before any evolution (%, mean over the subsets) and, evolved on from it
+    with the baseline's steps (``dfa-start``), where it stands at the largest evaluations all
+    those seeds reached (0, and NaN there, without one) and the lowest it fell to along the
+    way."""
+    evolved = warm_runs(folder, population).get("dfa-start", [])
+    at = reached(evolved) if evolved else 0
+    rows = []
+    for seed, start in sorted(fitted_by_seed(folder, population).items()):
+        run = [c for c in evolved if c["run"]["seed"] == seed]
+        means = [np.mean(p["meta_test"]) for c in run for p in c["points"]]
+        there = values_at(run, at).get(seed)
+        rows.append({"seed": seed, "fitted, no evolution (%)": 100 * np.mean(start),
+                     "dfa-start evaluations": at,
+                     "dfa-start there (%)": 100 * np.mean(there) if there else np.nan,
+                     "dfa-start lowest (%)": 100 * min(means) if means else np.nan})
+    return pd.DataFrame(rows)
+
+
+def judge_claims(table: claims.Claims, yardsticks: pd.DataFrame, folder: Path | None = None,
+                 population: int = 32) -> None:
+    """Record the study's claims by the project's one rule
+    (:meth:`~tdca_lib.machinery.claims.Claims.compare`), paired subset by subset and, where
+    both sides have evolution seeds, seed by seed: each baseline population reaches Zero BP's
+    meta-test accuracy (``yardsticks``: :func:`yardsticks`' table); each search variant at
+    ``population`` leads the baseline at equal evaluations; the DFA-fitted start, unevolved,
+    reaches Zero BP; and each search from it improves on it, at 20 steps and (where recorded)
+    at :data:`LONG_STEPS`."""
+    runs, zero_bp = stored_runs(folder), list(yardsticks["Zero BP"])
+    against_bp = f"against Zero BP's {100 * np.mean(zero_bp):.2f}%, subset by subset"
+    for size in sorted(size for variant, size in runs if variant == "baseline"):
+        curves = runs["baseline", size]
+        at = reached(curves)
+        tdca = values_at(curves, at)
+        table.compare(f"(ours) at population {size}, with the search run so far, the TDCA "
+                      "network reaches Zero BP's meta-test accuracy (Table 1's claim, judged "
+                      "on unseen data)", sum(tdca.values(), []), zero_bp * len(tdca),
+                      evidence=f"{_over(tdca)} at {at} evaluations {against_bp}; "
+                      f"{sum(map(at_budget, curves))} of {len(curves)} runs at their budget")
+    baseline = runs.get(("baseline", population), [])
+    for (variant, size), curves in sorted(runs.items()):
+        at = min(reached(curves), reached(baseline)) if baseline else 0
+        if size != population or variant == "baseline" or at == 0:
+            continue
+        ours, theirs = values_at(curves, at), values_at(baseline, at)
+        both = {seed: ours[seed] for seed in sorted(ours.keys() & theirs.keys())}
+        table.compare(f"(ours) the search variant {variant} leads the random-start baseline on "
+                      "meta-test at equal evaluations", sum(both.values(), []),
+                      sum((theirs[seed] for seed in both), []),
+                      evidence=f"{_over(both)} at {at} evaluations, seed by seed")
+    starts = fitted_by_seed(folder, population)
+    if starts:
+        table.compare("(ours) a TDCA network fitted by regression to DFA's credits, with no "
+                      "evolution, reaches Zero BP's meta-test accuracy",
+                      sum(starts.values(), []), zero_bp * len(starts),
+                      evidence=f"{_over(starts, 'fit seed')} {against_bp}")
     for variant, curves in warm_runs(folder, population).items():
         at = reached(curves)
         if at == 0:
@@ -286,3 +364,9 @@ def judge_improvements(table: claims.Claims, folder: Path | None = None,
                               f"meta-test, {steps} steps", end, start,
                               evidence=f"{len(curves)} seed{'s' * (len(curves) > 1)} x "
                               f"{data.META_TEST_SUBSETS} subsets at {at} evaluations")
+
+
+def _over(values: dict[int, list[float]], what: str = "seed") -> str:
+    """``"2 seeds x 3 subsets"``: what a comparison of ``values`` (by seed) is over."""
+    subsets = len(next(iter(values.values()), []))
+    return f"{len(values)} {what}{'s' * (len(values) != 1)} x {subsets} subsets"

@@ -14,6 +14,7 @@ from ..experiments.supervised import (
     UNTRAINED,
     SupervisedSettings,
     bottom_up_network,
+    methods,
     percent,
     run_bottom_up,
     search_start,
@@ -22,9 +23,10 @@ from ..experiments.supervised import (
 )
 from ..machinery import data, paper
 from ..machinery.checkpoints import CheckpointMissing
-from ..machinery.claims import Claims
+from ..machinery.claims import Claims, difference, verdict
 from ..method import bottom_up
 from ..method.inner_loop import evaluate
+from ..method.rules import RULES, rule_groups
 
 CURVE_POINTS = 30  # about this many points a learning curve (Fig S2), each an evaluation
 
@@ -91,11 +93,19 @@ class Runs:
         added."""
         if tdca != UNTRAINED:
             return self.tdca[tdca] if tdca else None
-        key = ("start", dataset.name)  # a warm start is a fit: once a data set
-        if key not in self.cache:
-            samples = dataset.subset(self.settings.train_size)
-            self.cache[key] = search_start(self.settings, [samples])[None]
-        return self.cache[key]
+        return self.tdca[self.start_of(dataset.name)]
+
+    def start_of(self, source: str) -> str:
+        """The key in ``tdca`` of the TDCA network ``[1, D]`` that the search of ``source``'s
+        network started from (:func:`search_start` on the evolution's samples of ``source``: a
+        data set, or for "all" every one here); a warm start is a fit, so it is made once."""
+        key = f"{source}, before evolution"
+        if key not in self.tdca:
+            names = [n for n in data.DATASETS if not isinstance(self.datasets.get(n, ""), str)
+                     and source in (n, "all")]
+            samples = [self.datasets[n].subset(self.settings.train_size) for n in names]
+            self.tdca[key] = search_start(self.settings, samples)[None]
+        return key
 
     def meta_test(self, dataset: str, method: str, steps: int | None = None,
                   train_size: int | None = None, tdca: str | None = None) -> dict | str:
@@ -135,13 +145,14 @@ class Runs:
     def table1_cell(self, dataset: str, method: str, steps: int, train_size: int,
                     meta_test: bool = False):
         """One cell of Table 1 (rows as the paper names them, or a yardstick of
-        :data:`YARDSTICKS`), on the evolution's samples or, with ``meta_test``, on the
+        :func:`yardsticks`), on the evolution's samples or, with ``meta_test``, on the
         meta-test subsets; or why it cannot run. The TDCA network is the one evolved on MNIST;
         TrFC: the MNIST TDCA-net's networks applied to Fashion-MNIST as they are."""
         train = self.meta_test if meta_test else self.run
-        if method in ("Kaiming BP", "Zero BP") or method in YARDSTICKS:
-            kind, source = YARDSTICKS.get(method, ("kaiming_bp" if method == "Kaiming BP"
-                                                   else "zero_bp", None))
+        extra = yardsticks(self.settings)
+        if method in ("Kaiming BP", "Zero BP") or method in extra:
+            kind, source = extra.get(method, ("kaiming_bp" if method == "Kaiming BP"
+                                              else "zero_bp", None))
             return (self.missing(datasets=(dataset,))
                     or train(dataset, kind, steps, train_size, tdca=source))
         why = self.missing(datasets=("mnist", dataset), tdca=("mnist",))
@@ -181,9 +192,10 @@ class Runs:
         rows = []
         evolved_at = (self.settings.steps, self.settings.train_size)
         for ours, theirs in zip(self.settings.table1_settings, paper.TABLE1_SETTINGS):
-            for dataset, methods in paper.TABLE1.items():
-                extra = {m: NOT_IN_PAPER for m in YARDSTICKS} if ours == evolved_at else {}
-                for method, paper_cells in {**methods, **extra}.items():
+            for dataset, paper_rows in paper.TABLE1.items():
+                extra = ({m: NOT_IN_PAPER for m in yardsticks(self.settings)}
+                         if ours == evolved_at else {})
+                for method, paper_cells in {**paper_rows, **extra}.items():
                     note = ("TDCA network evolved at "
                             f"{evolved_at[0]} steps, {evolved_at[1]} train"
                             if method in ("TDCA-net", "TrTDCA-net", "TrFC") and ours != evolved_at
@@ -191,7 +203,7 @@ class Runs:
                     result = self.table1_cell(dataset, method, *ours)
                     meta = (self.table1_cell(dataset, method, *ours, meta_test=True)
                             if ours == evolved_at else "evolved setting only")
-                    cells = paper_cells if method in YARDSTICKS else paper_cells[theirs]
+                    cells = paper_cells if method in extra else paper_cells[theirs]
                     rows.append({"Dataset": data.TITLES[dataset], "Method": method,
                                  "Setting (paper)": f"{theirs[0]} steps, {theirs[1]} train",
                                  **self.row_beside_paper(dataset, result, cells, note, meta)})
@@ -205,7 +217,7 @@ class Runs:
             for method, (kind, source) in {"Kaiming BP": ("kaiming_bp", None),
                                            "Zero BP": ("zero_bp", None),
                                            "TDCA-net": ("tdca", dataset),
-                                           **YARDSTICKS}.items():
+                                           **yardsticks(self.settings)}.items():
                 why = self.missing(datasets=(dataset,), tdca=(source,) if source else ())
                 result = why or self.run(dataset, kind, tdca=source)
                 meta = why or self.meta_test(dataset, kind, tdca=source)
@@ -215,11 +227,11 @@ class Runs:
                              **self.row_beside_paper(dataset, result, cells, meta=meta)})
         return pd.DataFrame(rows).rename(columns={"Our run": "Our run (paper: 150 steps, all)"})
 
-    def table_s2(self) -> tuple[pd.DataFrame, dict[str, float]]:
-        """Table S2 (train / test of each TDCA network on each data set's evolution samples,
-        test on its meta-test subsets, and the means over the data sets available here) and
-        each source's mean meta-test accuracy: only there has no network seen the data."""
-        rows, means = [], {}
+    def table_s2(self) -> pd.DataFrame:
+        """Table S2: train / test of each TDCA network on each data set's evolution samples,
+        test on its meta-test subsets (only there has no network seen the data), and the means
+        over the data sets available here."""
+        rows = []
         for source in SOURCES:
             row = {"Evolved on": "All" if source == "all" else data.TITLES[source]}
             results, metas = [], []
@@ -243,11 +255,10 @@ class Runs:
                 test = sum(self.mean(r) for r in results) / len(results)
                 row["Mean: ours"] = f"{train:.2%} / {test:.2%}"
             if metas:
-                means[source] = sum(self.mean(m) for m in metas) / len(metas)
-                row["Mean: meta-test"] = f"{means[source]:.2%}"
+                row["Mean: meta-test"] = f"{sum(self.mean(m) for m in metas) / len(metas):.2%}"
             row["Mean: paper"] = " / ".join(paper.TABLE_S2[source]["mean"])
             rows.append(row)
-        return pd.DataFrame(rows).fillna(""), means
+        return pd.DataFrame(rows).fillna("")
 
 
 TABLE2_ARCHITECTURES = ("deep_fc", "deep_cnn")
@@ -258,9 +269,9 @@ def table2(profile: str, datasets: dict[str, data.Dataset | str],
            device: torch.device | str = "cpu") -> tuple[pd.DataFrame, dict]:
     """Table 2 beside the paper's: each architecture, data set and method, at the setting the
     TDCA networks were evolved at, on the evolution's samples and on the meta-test subsets;
-    and, where TDCA and Zero BP both ran, TDCA's margin over Zero BP
-    ``{(architecture, dataset): {"meta-train" | "meta-test": (train, test)}}``."""
-    rows, margins = [], {}
+    and, where every method ran, the results :func:`judge_table2` compares
+    ``{(architecture, dataset): {method: (meta-train, meta-test)}}``."""
+    rows, complete = [], {}
     for architecture in TABLE2_ARCHITECTURES:
         settings = settings_for(profile, architecture)
         tdca = {}
@@ -283,12 +294,8 @@ def table2(profile: str, datasets: dict[str, data.Dataset | str],
                 rows.append({"Model": bottom_up.ARCHITECTURE_TITLES[architecture],
                              "Dataset": data.TITLES[name], "Method": method, **beside})
             if not any(isinstance(r, str) for pair in results.values() for r in pair):
-                margins[architecture, name] = {
-                    split: tuple(runs.mean(results["TDCA-net"][i], k)
-                                 - runs.mean(results["Zero BP"][i], k)
-                                 for k in ("train_acc", "test_acc"))
-                    for i, split in enumerate(("meta-train", "meta-test"))}
-    return pd.DataFrame(rows), margins
+                complete[architecture, name] = results
+    return pd.DataFrame(rows), complete
 
 
 def search_budget(settings: SupervisedSettings) -> str:
@@ -307,19 +314,112 @@ def search_of(settings: SupervisedSettings) -> str:
     return f"{settings.generations} generations from {start}"
 
 
-def judge_table1(runs: Runs, claims: Claims) -> str:
-    """Table 1's claims at the evolved setting, judged on the meta-test subsets into
-    ``claims``: TDCA-net against Zero and Kaiming BP on MNIST, and the transfer to
-    Fashion-MNIST against Zero BP and TrFC. Returns the measurements behind them, a line
-    each."""
+Values = torch.Tensor | str  # the values a result varies over, or why it did not run
+ACCURACY = {"train_acc": "train", "test_acc": "test"}
+LONGER_STEPS = 50  # Table 1's second setting: does an evolved rule hold past its 20 steps?
+TABLE2_MARGIN = 0.01  # Table 2's "beats": by 1 point or more (our threshold)
+ORTHOGONAL = 0.2  # Fig S3's "nearly orthogonal": |cos| <= 0.2, at least 78 degrees (ours)
+
+
+def values(result: dict | str, key: str = "test_acc") -> Values:
+    """What ``result[key]`` varies over, for the rule: one mean a meta-test subset (the data
+    vary; the inits within a subset share its samples and are averaged), else one value a
+    seed; or why ``result`` did not run."""
+    if isinstance(result, str):
+        return result
+    v = result[key].cpu()
+    return v.reshape(int(result["subsets"]), -1).mean(1) if "subsets" in result else v
+
+
+def varied(a: torch.Tensor, b: torch.Tensor, paired: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a`` and ``b`` without the copies of seeds that changed nothing: a zero init trains the
+    same network whatever its seed, and five copies of one value are one value, not five
+    (the rule then finds no spread to weigh the difference against)."""
+    def copies(v: torch.Tensor) -> bool:
+        return len(v) > 1 and bool((v == v[0]).all())
+
+    if paired:
+        return (a[:1], b[:1]) if copies(a) and copies(b) else (a, b)
+    return a[:1] if copies(a) else a, b[:1] if copies(b) else b
+
+
+def judge_parts(claims: Claims, claim: str, parts: dict[str, tuple[Values, Values, bool]], *,
+                threshold: float = 0.0, meta_train: dict | None = None, note: str = "",
+                nothing: str = "nothing to compare here") -> None:
+    """Judge ``claim`` by the one rule (:meth:`Claims.compare_all`) into ``claims``: in each
+    part, by name, values ``a`` must beat ``b`` by ``threshold``, ``paired`` when both sides
+    trained on the same subsets from the same inits. A part missing a side (a string) makes the
+    claim "not tested", saying why, as no part does (``nothing``). ``meta_train`` holds the
+    same parts on the evolution's samples: their differences join the evidence, then
+    ``note``."""
+    why = next((v for a, b, _ in parts.values() for v in (a, b) if isinstance(v, str)), None)
+    if why is not None or not parts:
+        claims.judge(claim, None, f"not run: {why}" if why else nothing)
+        return
+    aside = [f"{name}{': ' * bool(name)}"
+             f"{difference(*varied(a, b, paired), paired).describe()}"
+             for name, (a, b, paired) in (meta_train or {}).items()
+             if not isinstance(a, str) and not isinstance(b, str)]
+    evidence = ([f"on meta-train {', '.join(aside)}"] if aside else []) + [note] * bool(note)
+    claims.compare_all(claim, {name: difference(*varied(a, b, paired), paired)
+                               for name, (a, b, paired) in parts.items()},
+                       threshold=threshold, evidence="; ".join(evidence))
+
+
+def judged(claims: Claims, first: int) -> str:
+    """The claims from row ``first`` on, as a markdown table."""
+    return claims.frame().iloc[first:].to_markdown(index=False)
+
+
+def against_manifests(runs: Runs, manifests: dict[str, dict]) -> str:
+    """Each shipped network's own record (its manifest's ``evaluation``: how it trained fresh
+    zero-initialised networks when it was shipped) beside the same runs here, a line each."""
+    lines = []
+    for source, manifest in manifests.items():
+        for dataset, recorded in manifest.get("evaluation", {}).items():
+            ours = runs.run(dataset, "tdca", tdca=source)
+            here = (percent(ours["train_acc"]), percent(ours["test_acc"]))
+            same = here == (recorded["train_accuracy"], recorded["test_accuracy"])
+            lines.append(f"network {source} on {dataset}, seeds {recorded['seeds']}: manifest "
+                         f"{recorded['train_accuracy']} / {recorded['test_accuracy']}, here "
+                         f"{here[0]} / {here[1]} ({'the same' if same else 'DIFFERENT'})")
+    return "\n".join(lines)
+
+
+def judge_convergence(claims: Claims, logs: dict[str, list[dict]]) -> str:
+    """Fig S1's claim into ``claims``: the outer loop converges when the centre's cross-entropy
+    falls, then varies by < 10% of its fall over the last 10% of generations, for every
+    network of ``logs`` (name -> a dict a generation). Returns the measurements, a line a
+    network. Not a comparison of two results: a condition on one curve."""
+    converged, lines = {}, []
+    for name, log in logs.items():
+        ce = [-row["center"] for row in log]
+        tail = ce[-max(1, len(ce) // 10):]
+        converged[name] = bool(ce[-1] < ce[0] and max(tail) - min(tail) < 0.1 * (ce[0] - ce[-1]))
+        lines.append(f"{name}: cross-entropy {ce[0]:.3f} -> {ce[-1]:.3f}; last 10% of "
+                     f"generations span {max(tail) - min(tail):.3f}; accuracy "
+                     f"{log[-1]['center_train_accuracy']:.1%}")
+    claims.judge("The outer loop converges (Fig S1)", all(converged.values()) if logs else None,
+                 "cross-entropy falls, then varies by < 10% of its fall over the last 10% of "
+                 "generations: " + ", ".join(f"{k} {'yes' if v else 'no'}"
+                                             for k, v in converged.items()))
+    return "\n".join(lines)
+
+
+def judge_table1(claims: Claims, runs: Runs) -> str:
+    """Table 1's claims into ``claims``: at the evolved setting, on the meta-test subsets,
+    TDCA-net against Zero and Kaiming BP on MNIST (train and test accuracy) and the transfer to
+    Fashion-MNIST against Zero BP and TrFC (test); at the larger settings (the evolution's
+    samples and more, no meta-test) TDCA-net against Zero BP. Returns the measurements, a line
+    a result, and the verdicts."""
     settings, budget = runs.settings, search_budget(runs.settings)
+    evolved_at = (settings.steps, settings.train_size)
     small = f"{settings.steps} steps, {settings.train_size} train"
-    cells = {(d, m): runs.table1_cell(d, m, settings.steps, settings.train_size)
+    cells = {(d, m): runs.table1_cell(d, m, *evolved_at)
              for d, m in [("mnist", "Kaiming BP"), ("mnist", "Zero BP"), ("mnist", "TDCA-net"),
                           ("fashion_mnist", "Zero BP"), ("fashion_mnist", "TrFC"),
                           ("fashion_mnist", "TrTDCA-net")]}
-    held_out = {k: runs.table1_cell(*k, settings.steps, settings.train_size, meta_test=True)
-                for k in cells}
+    held_out = {k: runs.table1_cell(*k, *evolved_at, meta_test=True) for k in cells}
     lines = []
     for (d, m), r in cells.items():
         if not isinstance(r, str):
@@ -327,30 +427,190 @@ def judge_table1(runs: Runs, claims: Claims) -> str:
             lines.append(f"{data.TITLES[d]}, {small}: {m:10s} meta-train: train "
                          f"{runs.mean(r, 'train_acc'):.1%}, test {runs.mean(r):.1%}; meta-test: "
                          "test " + (meta if isinstance(meta, str) else f"{runs.mean(meta):.1%}"))
-    for rival in ("Zero BP", "Kaiming BP"):
-        claims.judge(f"TDCA-net from zero init beats {rival} on MNIST, {small} (Table 1)",
-                     *beats_held_out(cells, held_out, ("mnist", "TDCA-net"), ("mnist", rival),
-                                     setting=budget))
-    for rival in ("Zero BP", "TrFC"):
-        claims.judge(f"The MNIST-evolved TDCA network transfers to Fashion-MNIST, {small}: "
-                     f"TrTDCA-net beats {rival} (Table 1)",
-                     *beats_held_out(cells, held_out, ("fashion_mnist", "TrTDCA-net"),
-                                     ("fashion_mnist", rival), ("test_acc",), budget))
-    return "\n".join(lines)
+    first = len(claims.rows)
+    # Zero BP starts where TDCA-net does (the same zero inits): paired; Kaiming BP elsewhere
+    for rival, paired in (("Zero BP", True), ("Kaiming BP", False)):
+        a, b = ("mnist", "TDCA-net"), ("mnist", rival)
+        judge_parts(claims, f"TDCA-net from zero init beats {rival} on MNIST, {small}, train "
+                    "and test (Table 1)",
+                    {ACCURACY[k]: (values(held_out[a], k), values(held_out[b], k), paired)
+                     for k in ACCURACY}, note=budget,
+                    meta_train={ACCURACY[k]: (values(cells[a], k), values(cells[b], k), paired)
+                                for k in ACCURACY})
+    # TrFC's networks trained on MNIST's subsets: nothing shared with TrTDCA-net's
+    for rival, paired in (("Zero BP", True), ("TrFC", False)):
+        a, b = ("fashion_mnist", "TrTDCA-net"), ("fashion_mnist", rival)
+        judge_parts(claims, "The MNIST-evolved TDCA network transfers to Fashion-MNIST, "
+                    f"{small}: TrTDCA-net beats {rival} on test (Table 1)",
+                    {"": (values(held_out[a]), values(held_out[b]), paired)}, note=budget,
+                    meta_train={"": (values(cells[a]), values(cells[b]), paired)})
+    larger = [s for s in settings.table1_settings if s != evolved_at]
+    judge_parts(claims, "TDCA-net beats Zero BP on MNIST at the larger settings too (Table 1; "
+                "our TDCA network evolved at the smallest only)",
+                {f"{s[0]} steps/{s[1]}": tuple(values(runs.table1_cell("mnist", m, *s))
+                                               for m in ("TDCA-net", "Zero BP")) + (True,)
+                 for s in larger}, note=f"test accuracy over the inits; {budget}",
+                nothing="this profile runs Table 1 at the evolved setting only")
+    return "\n".join(lines) + "\n\n" + judged(claims, first)
+
+
+def evolution_against_start(claims: Claims, runs: Runs) -> pd.DataFrame:
+    """Does evolution earn its place? Each shipped network (MNIST's and Fashion-MNIST's on
+    their data set, All's on each here) beside the network its search started from
+    (:meth:`Runs.start_of`) and DFA from the same zero inits, on the meta-test subsets at the
+    evolved inner steps and at :data:`LONGER_STEPS`: a row each, with the evolved minus the
+    start and its verdict by the one rule; the claim that evolution improves on its start,
+    one a network and inner-step count, into ``claims``."""
+    settings = runs.settings
+    start = "DFA fit" if settings.warm_start else "random network"
+    dfa = next(m for m, rule in methods().items() if rule == ("dfa", "zero"))
+    rows, parts = [], {}
+    for source in [s for s in SOURCES if not runs.missing(tdca=(s,))]:
+        for target in [source] if source != "all" else data.DATASETS:
+            # All's start is fitted on every data set it needs, as its search's was
+            why = runs.missing(datasets=(*data.ALL_NEEDS * (source == "all"), target))
+            if why:
+                rows.append({"TDCA network": title(source), "Trains": data.TITLES[target],
+                             "Evolved": why})
+                continue
+            for steps in (settings.steps, LONGER_STEPS):
+                trained = {label: runs.meta_test(target, method, steps, tdca=tdca) for
+                           label, method, tdca in [("Evolved", "tdca", source),
+                                                   (f"Start ({start})", "tdca",
+                                                    runs.start_of(source)),
+                                                   ("DFA, zero init", dfa, None)]}
+                evolved, begun = trained["Evolved"], trained[f"Start ({start})"]
+                gain = (difference(values(evolved), values(begun))
+                        if not any(isinstance(r, str) for r in trained.values()) else None)
+                parts.setdefault((source, steps), {})[data.TITLES[target]] = (
+                    values(evolved), values(begun), True)  # the same subsets and zero inits
+                rows.append({"TDCA network": title(source), "Trains": data.TITLES[target],
+                             "Inner steps": steps,
+                             **{k: r if isinstance(r, str) else percent(r["test_acc"])
+                                for k, r in trained.items()},
+                             "Evolved minus start": gain.describe() if gain else "",
+                             "Verdict": verdict(gain) if gain else "",
+                             "Setting": "" if isinstance(evolved, str) else
+                             f"meta-test accuracy: {steps} inner steps, "
+                             f"{int(evolved['train_size'])} samples a subset, "
+                             f"{int(evolved['subsets'])} subsets x {settings.seeds} zero inits"})
+    for (source, steps), named in parts.items():
+        judge_parts(claims, f"(ours) evolution improves on its start on meta-test: the "
+                    f"{title(source)} TDCA network beats its search's start ({start}), "
+                    f"{steps} inner steps", named if len(named) > 1 else
+                    {"": next(iter(named.values()))}, note=search_of(settings))
+    return pd.DataFrame(rows).fillna("")
+
+
+def title(source: str) -> str:
+    """A TDCA network's source as the tables name it: "MNIST", ..., "All"."""
+    return "All" if source == "all" else data.TITLES[source]
+
+
+def judge_table_s1(claims: Claims, runs: Runs) -> str:
+    """Table S1's claim into ``claims``: each data set's own TDCA network at least matches
+    Kaiming and Zero BP on the meta-test subsets, train and test accuracy (CIFAR-10: test
+    only, as the paper says), at the evolved setting. Returns the verdict."""
+    first = len(claims.rows)
+    parts, meta_train = {}, {}
+    for dataset in data.DATASETS:
+        if runs.missing(datasets=(dataset,), tdca=(dataset,)):
+            continue
+        keys = ("test_acc",) if dataset == "cifar10" else tuple(ACCURACY)
+        for rival, method, paired in (("Kaiming BP", "kaiming_bp", False),
+                                      ("Zero BP", "zero_bp", True)):
+            for train, into in ((runs.meta_test, parts), (runs.run, meta_train)):
+                tdca, bp = train(dataset, "tdca", tdca=dataset), train(dataset, method)
+                for k in keys:
+                    into[f"{data.TITLES[dataset]} {ACCURACY[k]} vs {rival}"] = (
+                        values(tdca, k), values(bp, k), paired)
+    settings = runs.settings
+    judge_parts(claims, "TDCA >= BP on fit and generalisation, except CIFAR-10 train (Table S1)",
+                parts, meta_train=meta_train,
+                note=f"{settings.steps} steps, {settings.train_size} train; "
+                     f"{search_budget(settings)}",
+                nothing="no data set with its TDCA network")
+    return judged(claims, first)
+
+
+def judge_table_s2(claims: Claims, runs: Runs) -> str:
+    """Table S2's claims into ``claims``, on the meta-test subsets: every TDCA network trains
+    the other data sets better than Zero BP, and the one evolved on all of them has the best
+    mean test accuracy over the data sets (against each other network, on the data sets both
+    ran). Returns the verdicts."""
+    first = len(claims.rows)
+    transfers, meta_train = {}, {}
+    for source in SOURCES:
+        for target in data.DATASETS:
+            if source != target and not runs.missing(datasets=(target,), tdca=(source,)):
+                name = f"{title(source)} -> {data.TITLES[target]}"
+                for train, into in ((runs.meta_test, transfers), (runs.run, meta_train)):
+                    into[name] = (values(train(target, "tdca", tdca=source)),
+                                  values(train(target, "zero_bp")), True)
+    budget = search_budget(runs.settings)
+    judge_parts(claims, "Every TDCA network transfers: trains other data sets better than Zero "
+                "BP (Table S2)", transfers, meta_train=meta_train, note=budget)
+
+    def pooled(source: str, targets: list[str]) -> Values:  # every target's values, in order
+        results = [runs.meta_test(t, "tdca", tdca=source) for t in targets]
+        why = next((r for r in results if isinstance(r, str)), None)
+        return why or torch.cat([values(r) for r in results])
+
+    rivals = {}
+    if not runs.missing(tdca=("all",)):
+        for source in data.DATASETS:
+            targets = [t for t in data.DATASETS
+                       if not runs.missing(datasets=(t,), tdca=(source, "all"))]
+            if targets and not runs.missing(tdca=(source,)):
+                rivals[f"vs {title(source)}'s"] = (pooled("all", targets),
+                                                   pooled(source, targets), True)
+    judge_parts(claims, "The network evolved on all data sets has the best mean (Table S2)",
+                rivals, note="mean test accuracy over the data sets both networks ran; " + budget,
+                nothing="no network evolved on all data sets here")
+    return judged(claims, first)
+
+
+def judge_table2(claims: Claims, results: dict) -> str:
+    """Table 2's claims into ``claims``: on each architecture, TDCA from zero init beats Zero
+    BP by :data:`TABLE2_MARGIN` or more on the meta-test subsets, train and test accuracy, on
+    every data set where both ran (``results``, :func:`table2`'s). Returns the verdicts."""
+    first = len(claims.rows)
+    for architecture in TABLE2_ARCHITECTURES:
+        parts, meta_train = {}, {}
+        for (built, name), by_method in results.items():
+            if built == architecture:
+                for k in ACCURACY:
+                    part = f"{data.TITLES[name]} {ACCURACY[k]}"
+                    (tdca_train, tdca_test), (zero_train, zero_test) = (
+                        by_method["TDCA-net"], by_method["Zero BP"])  # the same zero inits
+                    parts[part] = values(tdca_test, k), values(zero_test, k), True
+                    meta_train[part] = values(tdca_train, k), values(zero_train, k), True
+        judge_parts(claims, f"TDCA from zero init beats Zero BP on the "
+                    f"{bottom_up.ARCHITECTURE_TITLES[architecture]}, train and test (Table 2)",
+                    parts, threshold=TABLE2_MARGIN, meta_train=meta_train,
+                    nothing="no evolved TDCA network here")
+    return judged(claims, first)
 
 
 # Fig S2's curves: label -> (method, TDCA network: "{}" the data set's own, "{}/10-to-100" its
 # diffused-credit network). Their colours are plots.FIG_S2_STYLES'.
 FIG_S2 = {"BP (Kaiming)": ("kaiming_bp", None), "BP (zero)": ("zero_bp", None),
           "TDCA (top-down)": ("tdca", "{}"), "TDCA + diffusion": ("tdca", "{}/10-to-100")}
-FIG_S2_RULES = {"FA (zero, ours)": ("zero_fa", None), "DFA (zero, ours)": ("zero_dfa", None)}
+
+
+def fig_s2_rules(settings: SupervisedSettings) -> dict[str, tuple[str, None]]:
+    """Fig S2's curves beyond the paper's, label -> (method, TDCA network): each yardstick rule
+    of :func:`yardstick_rules` from a zero init (``"FA = DFA (zero, ours)"`` with one hidden
+    layer)."""
+    return {f"{title} (zero, ours)": (by_init["zero"], None)
+            for title, _, by_init in yardstick_rules(settings)}
 
 
 def fig_s2_curves(runs: Runs, steps: int, train_size: int) -> tuple[list[str], dict]:
     """Fig S2's accuracy per inner step: the data sets that have their own TDCA network, and
     ``{(dataset, label): run with curves}`` for each label of :data:`FIG_S2` (and of
-    :data:`FIG_S2_RULES` with ``settings.fig_s2_rules``), or why it cannot run."""
-    labels = FIG_S2 | (FIG_S2_RULES if runs.settings.fig_s2_rules else {})
+    :func:`fig_s2_rules` with ``settings.fig_s2_rules``), or why it cannot run."""
+    labels = FIG_S2 | (fig_s2_rules(runs.settings) if runs.settings.fig_s2_rules else {})
 
     def curve(dataset: str, label: str) -> dict | str:
         kind, source = labels[label]
@@ -365,13 +625,46 @@ def fig_s2_curves(runs: Runs, steps: int, train_size: int) -> tuple[list[str], d
 FIG_S2_JUDGED = ("BP (Kaiming)", "TDCA (top-down)", "TDCA + diffusion")  # its claims compare these
 
 
-def curve_at(run: dict[str, torch.Tensor], step: int, split: str = "train") -> float:
-    """A run's ``split`` accuracy after inner step ``step`` (mean over seeds), from its curve
+def curve_at(run: dict[str, torch.Tensor], step: int, split: str = "train") -> torch.Tensor:
+    """A run's ``split`` accuracy after inner step ``step``, ``[seeds]``, from its curve
     (:func:`run_bottom_up` with ``curve``: ``step`` must be one it recorded)."""
     recorded = run["curve_steps"].tolist()
     if step not in recorded:
         raise ValueError(f"step {step} is not on the curve; it has steps {recorded}")
-    return run[f"{split}_curve"][recorded.index(step)].mean().item()
+    return run[f"{split}_curve"][recorded.index(step)].cpu()
+
+
+def judge_fig_s2(claims: Claims, curves: dict, shown: list[str], steps: int,
+                 note: str = "") -> str:
+    """Fig S2's claims into ``claims`` from :func:`fig_s2_curves`' runs, on the train accuracy
+    over the inits: BP (Kaiming) is ahead of TDCA early (step 10, or half the steps) and TDCA
+    ahead at step ``steps``; TDCA + diffusion ends between, above BP and below TDCA. Returns
+    the measurements, a line a data set."""
+    early = min(10, steps // 2)  # a step where BP should be ahead
+    lines, ahead, between = [], {}, {}
+    for dataset in shown:
+        bp, td, diffused = (curves[dataset, k] for k in FIG_S2_JUDGED)
+        (bp_early, bp_end), (td_early, td_end) = ((curve_at(r, early), curve_at(r, steps))
+                                                  for r in (bp, td))
+        name = data.TITLES[dataset]
+        # Kaiming BP starts elsewhere than TDCA's zero inits: unpaired
+        ahead[f"{name} step {early} BP - TDCA"] = bp_early, td_early, False
+        ahead[f"{name} step {steps} TDCA - BP"] = td_end, bp_end, False
+        text = (f"{name}: step {early}: BP {bp_early.mean():.1%}, TDCA {td_early.mean():.1%}; "
+                f"step {steps}: BP {bp_end.mean():.1%}, TDCA {td_end.mean():.1%}")
+        if not isinstance(diffused, str):
+            end = curve_at(diffused, steps)
+            between[f"{name} diffusion - BP"] = end, bp_end, False
+            between[f"{name} TDCA - diffusion"] = td_end, end, True  # the same zero inits
+            text += f", TDCA + diffusion {end.mean():.1%}"
+        lines.append(text)
+    judge_parts(claims, "BP is faster early, TDCA ends higher (Fig S2)", ahead,
+                note=f"train accuracy at steps {early} and {steps}; {note}",
+                nothing="no data set with its TDCA network")
+    judge_parts(claims, "TDCA + diffusion ends between BP and TDCA (Fig S2)", between,
+                note=f"train accuracy at step {steps}; {note}",
+                nothing="no TDCA network with credit diffusion here")
+    return "\n".join(lines)
 
 
 FIG_S3_PAIRS = {"TD vs BP": ("TDCA (top-down)", "BP (zero)"),
@@ -411,33 +704,48 @@ def fig_s3_planes(runs: Runs, curves: dict, steps: int, train_size: int) -> dict
     return planes
 
 
-def beats_held_out(meta_train: dict, meta_test: dict, a, b,
-                   keys: tuple[str, ...] = ("train_acc", "test_acc"),
-                   setting: str = "") -> tuple[bool | None, str]:
-    """Whether result ``a`` beats ``b`` (higher mean on every key) on the meta-test subsets:
-    the verdict, and the evidence with both splits (noting when meta-train's verdict
-    differs). ``meta_train`` and ``meta_test`` map labels to results or to why they are
-    missing."""
-    verdicts, texts = {}, []
-    for split, results in (("meta-test", meta_test), ("meta-train", meta_train)):
-        missing = [results[x] for x in (a, b) if isinstance(results[x], str)]
-        if missing:
-            return None, f"not run: {missing[0]}"
-        means = {x: [results[x][k].mean().item() for k in keys] for x in (a, b)}
-        verdicts[split] = all(p > q for p, q in zip(means[a], means[b]))
-        texts.append(f"{split} " + "; ".join(
-            f"{x if isinstance(x, str) else x[-1]} " + "/".join(f"{v:.1%}" for v in means[x])
-            for x in (a, b)))
-    differs = ("" if verdicts["meta-test"] == verdicts["meta-train"]
-               else "; on meta-train the verdict differs")
-    return verdicts["meta-test"], (f"{'/'.join(keys)}: " + " | ".join(texts) + differs
-                                   + (f"; {setting}" if setting else ""))
+def judge_fig_s3(claims: Claims, planes: dict[str, dict], steps: int, train_size: int) -> str:
+    """Fig S3's claims into ``claims``: each pair's trajectories are nearly orthogonal,
+    |cos| of their main directions <= :data:`ORTHOGONAL` (a geometric fact of one training
+    each, not a comparison of two results). Returns each plane's cosine and captured shares."""
+    lines = [f"{title}: cosine between main directions {plane['cos']:+.3f}; share of each final "
+             "displacement in the plane: " + ", ".join(f"{k} {v:.0%}"
+                                                       for k, v in plane["captured"].items())
+             for title, plane in planes.items()]
+    for title in FIG_S3_PAIRS:
+        cos = planes[title]["cos"] if title in planes else None
+        claims.judge(f"The {title} trajectories are nearly orthogonal (Fig S3)",
+                     None if cos is None else abs(cos) <= ORTHOGONAL,
+                     "no trajectories here" if cos is None else
+                     f"cosine of the main directions {cos:+.3f}; |cos| <= {ORTHOGONAL:g} counts; "
+                     f"MNIST, {steps} steps, {train_size} training samples")
+    return "\n".join(lines)
 
 
-# Rows beyond the paper's, beside its methods: (method, TDCA network)
+# Rows beyond the paper's, beside its methods
 NOT_IN_PAPER = ("not in the paper", "not in the paper")
-YARDSTICKS = {"FA, zero init (ours)": ("zero_fa", None),
-              "FA, Kaiming init (ours)": ("kaiming_fa", None),
-              "DFA, zero init (ours)": ("zero_dfa", None),
-              "DFA, Kaiming init (ours)": ("kaiming_dfa", None),
-              "TDCA-net before evolution (ours)": ("tdca", UNTRAINED)}
+INIT_TITLES = {"zero": "zero", "kaiming": "Kaiming"}
+
+
+def yardstick_rules(settings: SupervisedSettings) -> list[tuple[str, str, dict[str, str]]]:
+    """The yardstick credit rules of :data:`~tdca_lib.method.rules.RULES` as ``settings``'
+    bottom-up network shows them, in the registry's order: (title, note, {init: method}). Rules
+    that are one rule on that network share an entry, titled with all their names and trained
+    as the first (with one hidden layer: "FA = DFA", FA's runs), its note saying so."""
+    hidden_layers = len(bottom_up_network(settings, 784).layer_shapes) - 1  # any input size
+    by_rule: dict[str, dict[str, str]] = {}
+    for method, (rule, init) in methods().items():
+        by_rule.setdefault(rule, {})[init] = method
+    return [(" = ".join(RULES[name].title for name in group),
+             "; the same rule with one hidden layer" if len(group) > 1 else "",
+             by_rule[group[0]]) for group in rule_groups(hidden_layers)]
+
+
+def yardsticks(settings: SupervisedSettings) -> dict[str, tuple[str, str | None]]:
+    """Table 1's and Table S1's rows beyond the paper's, label -> (method, TDCA network): each
+    rule of :func:`yardstick_rules` from a zero and a Kaiming init ("FA, zero init (ours)"),
+    then the TDCA network before evolution."""
+    rules = {f"{title}, {INIT_TITLES[init]} init (ours{note})": (method, None)
+             for title, note, by_init in yardstick_rules(settings)
+             for init, method in by_init.items()}
+    return rules | {"TDCA-net before evolution (ours)": ("tdca", UNTRAINED)}
