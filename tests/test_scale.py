@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -395,6 +396,35 @@ def test_improvements_pair_each_variant_with_its_start_and_pick_by_validation(tm
         "(ours) evolution with held-out improves on its start on meta-test, 20 steps": "supported",
         "(ours) evolution with held-out improves on its start on meta-test, 50 steps":
             "not supported"}
+
+
+def test_a_search_earns_its_place_only_improving_on_its_start_beating_dfa_and_holding_at_50(
+        tmp_path):
+    def point(evaluations, test, test_50, own):
+        return {"generation": evaluations // 4, "evaluations": evaluations, "meta_train": own,
+                "meta_test": test, "meta_test_50": test_50}
+
+    start = point(0, [0.80, 0.82, 0.84], [0.81, 0.83, 0.85], 0.81)
+    ends = {"held-out": point(8, [0.85, 0.88, 0.89], [0.82, 0.83, 0.86], 0.86),  # passes
+            "held-out-anchor": point(8, [0.85, 0.88, 0.89], [0.70, 0.72, 0.73], 0.95)}  # at 50
+    for variant, end in ends.items():
+        for seed, shift in ((0, 0.0), (1, 0.01)):
+            run = scale.ScaleRun(population=4, seed=seed, variant=variant, evaluations=8)
+            path = scale.curve_path(run, tmp_path)
+            path.parent.mkdir(parents=True)
+            moved = dict(end, meta_test=[v + shift for v in end["meta_test"]])
+            path.write_text(json.dumps({"run": {"population": 4, "seed": seed,
+                                                "variant": variant}, "points": [start, moved]}))
+    table = scale_section.improvements(tmp_path, population=4).set_index("variant")
+    assert table.loc["held-out-anchor", "own - unseen, evolved (points)"] == pytest.approx(
+        95 - 100 * np.mean([0.855, 0.885, 0.895]), abs=1e-6)  # it fits its own samples
+    dfa = pd.DataFrame({"Zero DFA": [0.83, 0.85, 0.86]})
+    said = scale_section.earns_its_place(table.reset_index(), dfa, tmp_path, population=4)
+    assert said.splitlines()[-1] == (
+        "held-out passes: it becomes the shipped 3-layer networks' search.")
+    beaten = pd.DataFrame({"Zero DFA": [0.90, 0.91, 0.92]})  # DFA beats both: none passes
+    said = scale_section.earns_its_place(table.reset_index(), beaten, tmp_path, population=4)
+    assert said.splitlines()[-1].startswith("No search passes")
 
 
 def write_curve(folder, variant: str, population: int, seed: int,

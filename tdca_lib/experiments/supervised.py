@@ -9,8 +9,7 @@ network's cross-entropy on its training set (paper eqs. 4-5, cross-entropy varia
 Baselines use the same inner optimiser and budget: Kaiming BP and Zero BP. The same settings,
 fitness and tables serve Table 2's deep bottom-up networks (``architecture``) and Table S3's
 diffused credits (``sites``, :mod:`tdca_lib.experiments.diffusion`). One command evolves
-(resumably) and
-ships any of them:
+(resumably) and ships any of them:
 
     python -m tdca_lib.experiments.supervised --profile quick --dataset mnist
     python -m tdca_lib.experiments.supervised --profile quick --dataset mnist \
@@ -117,11 +116,10 @@ class SupervisedSettings(RunSettings):
 
 
 # Notebook 02 never evolves: it loads the networks that
-# `python -m tdca_lib.experiments.supervised --profile quick|paper` evolved and shipped (minutes to
-# an hour
-# each on a CPU for quick; paper needs a GPU). smoke uses quick's. Table 2's deep networks are
-# evolved on 10000 samples at the paper's scale (PAPER_DEEP); quick keeps 1000, as the 3-layer
-# network's, so that evolution fits a CPU (our choice, stated in the tables).
+# `python -m tdca_lib.experiments.supervised --profile quick|paper` evolved and shipped (minutes
+# to an hour each on a CPU for quick; paper needs a GPU). smoke uses quick's. Table 2's deep
+# networks are evolved on 10000 samples at the paper's scale (PAPER_DEEP); quick keeps 1000, as
+# the 3-layer network's, so that evolution fits a CPU (our choice, stated in the tables).
 PROFILES = Profiles(
     SupervisedSettings,
     smoke=dict(load_evolved_from="quick", table1_settings=((20, 1000),)),

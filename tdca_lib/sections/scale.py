@@ -259,10 +259,11 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
     evaluations every one of its seeds reached, its meta-test accuracy at 20 and
     :data:`LONG_STEPS` inner steps and the change from its start, paired subset by subset and
     seed by seed (:func:`~tdca_lib.machinery.claims.difference`), with the rule's verdict on "it
-    improves
-    on its start"; and, picked per seed by ``validation`` (the evolution's own samples, never
-    meta-test), the milestone it would ship and that centre's meta-test. Points judged before a
-    horizon or validation was recorded leave those cells empty."""
+    improves on its start"; the gap between the test accuracy a network trained on the
+    evolution's own samples reaches and the meta-test one, at the start and evolved (what the
+    search did to it); and, picked per seed by ``validation`` (the evolution's own samples,
+    never meta-test), the milestone it would ship and that centre's meta-test. Points judged
+    before a horizon or validation was recorded leave those cells empty."""
     rows = []
     for variant, curves in warm_runs(folder, population).items():
         at = reached(curves)
@@ -277,6 +278,12 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
                     f"evolved, {steps} steps (%)": 100 * np.mean(end) if start else np.nan,
                     f"change, {steps} steps": diff.describe() if diff else "",
                     f"verdict, {steps} steps": claims.verdict(diff) if diff else ""}
+        # what the search did to the gap between its own samples and unseen ones
+        for when, points in (("start", [c["points"][0] for c in curves]),
+                             ("evolved", [next(p for p in c["points"] if p["evaluations"] == at)
+                                          for c in curves])):
+            row[f"own - unseen, {when} (points)"] = 100 * np.mean(
+                [p.get("meta_train", np.nan) - np.mean(p["meta_test"]) for p in points])
         picked = [max((p for p in c["points"] if "validation" in p and p["evaluations"] <= at),
                       key=lambda p: p["validation"], default=None) for c in curves]
         row["picked by validation (evaluations)"] = ", ".join(
@@ -285,6 +292,47 @@ def improvements(folder: Path | None = None, population: int = 32) -> pd.DataFra
                                        if all(picked) else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def earns_its_place(table: pd.DataFrame, yardsticks: pd.DataFrame,
+                    folder: Path | None = None, population: int = 32) -> str:
+    """Which search the shipped 3-layer networks should use, by the issue's test: a search from
+    the DFA-fitted start that improves on its start at 20 inner steps (*supported*), beats zero-
+    init DFA there (the evolved centre's meta-test, mean over seeds, against DFA's, paired subset
+    by subset: *supported*) and does not lose at 50 steps (not *not supported*). ``table``:
+    :func:`improvements`; ``yardsticks``: :func:`yardsticks` (a row a subset). One line a
+    search, then the decision."""
+    lines, qualified = [], []
+    for row in table.to_dict("records"):
+        curves = warm_runs(folder, population)[row["variant"]]
+        _, end = start_and_end(curves, row["evaluations"], "meta_test")
+        by_subset = np.asarray(end).reshape(len(curves), -1).mean(0)
+        against_dfa = claims.difference(by_subset, yardsticks["Zero DFA"].to_numpy())
+        beats_dfa = claims.verdict(against_dfa) == claims.SUPPORTED
+        passes = (row["verdict, 20 steps"] == claims.SUPPORTED and beats_dfa
+                  and row["verdict, 50 steps"] != claims.NOT_SUPPORTED)
+        qualified += [row["variant"]] * passes
+        at_50 = (f"{row['change, 50 steps']} ({row['verdict, 50 steps']})"
+                 if row["verdict, 50 steps"] else "not recorded")
+        lines.append(
+            f"- {row['variant']} ({row['seeds']} seeds, {row['evaluations']} evaluations): "
+            f"{row['change, 20 steps']} at 20 steps ({row['verdict, 20 steps']}), {at_50} at "
+            f"50; against zero-init DFA at 20 steps {against_dfa.describe()} "
+            f"({claims.verdict(against_dfa)}); the gap between its own samples and unseen "
+            f"ones {row['own - unseen, start (points)']:+.2f} -> "
+            f"{row['own - unseen, evolved (points)']:+.2f} points")
+    if qualified:
+        best = max(qualified, key=lambda v: float(table.set_index("variant").loc[
+            v, "evolved, 20 steps (%)"]))
+        lines.append(f"{best} passes: it becomes the shipped 3-layer networks' search.")
+    else:
+        search = supervised.DENSE_SEARCH
+        lines.append("No search passes: none improves on its start on meta-test by the rule. "
+                     "The shipped 3-layer networks keep their search (the DFA-fitted start, "
+                     f"sigma {search['sigma']}, Adam at {search['center_lr']}), and at this "
+                     "budget evolution has not earned its place over the network it starts "
+                     "from.")
+    return "\n".join(lines)
 
 
 def fitted_by_seed(folder: Path | None = None, population: int = 32) -> dict[int, list[float]]:

@@ -35,9 +35,8 @@ class Runs:
     """The bottom-up trainings behind notebook 02's tables, run once each and cached.
 
     ``datasets`` maps a data set's name to its full :class:`~tdca_lib.machinery.data.Dataset` or,
-    when it
-    is not available here, to the reason; ``tdca`` maps a source ("mnist", "all", ...) to its
-    evolved TDCA network ``[1, D]`` or, when missing, to the reason. ``variants`` maps a key of
+    when it is not available here, to the reason; ``tdca`` maps a source ("mnist", "all", ...) to
+    its evolved TDCA network ``[1, D]`` or, when missing, to the reason. ``variants`` maps a key of
     ``tdca`` to the settings its network needs when they are not ``settings`` (credit diffusion:
     other widths and credit sites).
     """
