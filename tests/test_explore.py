@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from tdca_lib.experiments import gaussian
-from tdca_lib.machinery import explore
+from tdca_lib.sections import explore
 
 SETTINGS = gaussian.PROFILES.get("smoke")  # loads the networks quick shipped
 

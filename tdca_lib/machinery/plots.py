@@ -65,7 +65,7 @@ def update_field(ax, landscape, extent, points: torch.Tensor, updates: torch.Ten
 
 
 def exploration(fig, result: dict):
-    """Notebook 01's explorer (:meth:`tdca_lib.machinery.explore.Explorer.run`'s ``result``): both
+    """Notebook 01's explorer (:meth:`tdca_lib.sections.explore.Explorer.run`'s ``result``): both
     paths on the landscape's contour, then BP's and TDCA's update fields, the star its global
     minimum, the red circle its local one."""
     landscape, extent = result["landscape"], result["extent"]
@@ -89,7 +89,7 @@ def exploration(fig, result: dict):
 
 
 def inner_steps(fig, result: dict):
-    """Notebook 02's explorer (:meth:`tdca_lib.machinery.explore.InnerSteps.run`'s ``result``): the
+    """Notebook 02's explorer (:meth:`tdca_lib.sections.explore.InnerSteps.run`'s ``result``): the
     learning curves with the chosen step marked, the chosen sample and the network's belief,
     then the TDCA network's credits beside backprop's deltas, output and hidden neurons."""
     axes = fig.subplots(1, 4, width_ratios=[1.3, 0.8, 1, 1.4])

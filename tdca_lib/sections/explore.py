@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from ..experiments import gaussian, supervised
 from ..experiments.gaussian import GaussianSettings, GaussianTDCA, Landscape
 from ..experiments.supervised import SupervisedSettings
+from ..machinery import data, plots
 from ..method import bottom_up
-from . import data, plots
 
 # The landscapes a reader can switch between: the evolved ones and two of the probes'.
 LANDSCAPES: dict[str, tuple[str, Landscape]] = {
