@@ -90,7 +90,9 @@ def test_settings_classes_add_plain_data_to_the_run_settings():
     field's value."""
     assert RunSettings.__bases__ == (object,)
     for cls in (gaussian.GaussianSettings, supervised.SupervisedSettings, rl.RLSettings):
-        assert cls.__bases__ == (RunSettings,) and dataclasses.is_dataclass(cls)
+        assert issubclass(cls, RunSettings) and dataclasses.is_dataclass(cls)
+        own = set(cls.__annotations__)  # the run fields are declared in RunSettings alone
+        assert not own & {f.name for f in dataclasses.fields(RunSettings)}, cls.__name__
         methods = {k for k, v in vars(cls).items() if callable(v) and not k.startswith("__")}
         assert methods == set(), f"{cls.__name__} has behaviour: {methods}"
         run = evolved_settings(cls())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..machinery.profiles import Profiles, not_evolved
+from ..machinery.profiles import Profiles
 from ..method.distributed import Share
 from ..method.outer_loop import Experiment, RunSettings, evolve_or_load
 from ..method.population import PopulationMLP
@@ -70,7 +70,8 @@ PAPER_LIKE_START = (4.0, 3.6)  # beyond the small Gaussian, as in the paper's Fi
 
 
 @dataclass(frozen=True)
-class GaussianSettings(RunSettings):
+class GaussianSettings(RunSettings.with_defaults(population=64, center_lr=0.03, generations=400,
+                                                 checkpoint_every=50)):
     """Every knob of the Gaussian experiment; the run's (PGPE's, the seed's, how long) are
     :class:`~tdca_lib.method.outer_loop.RunSettings`'. Defaults are the ``quick`` profile; all
     our choice."""
@@ -80,11 +81,6 @@ class GaussianSettings(RunSettings):
     hidden: int = 16  # TDCA network: in -> hidden -> hidden -> 2, tanh
     extent: float = 5.0  # the plane shown and sampled: [-extent, extent]^2
     train_grid: int = 9  # fitness is averaged over a train_grid x train_grid grid of starts
-    # The run here:
-    population: int = 64
-    center_lr: float = 0.03
-    generations: int = 400
-    checkpoint_every: int = not_evolved(50)
 
 
 PROFILES = Profiles(

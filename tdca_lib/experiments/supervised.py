@@ -63,7 +63,7 @@ DENSE_SEARCH = dict(warm_start="dfa", sigma=0.01, center_lr=0.003)
 
 
 @dataclass(frozen=True)
-class SupervisedSettings(RunSettings):
+class SupervisedSettings(RunSettings.with_defaults(sigma=0.05, center_lr=0.03)):  # our choice
     """Every knob of one supervised run: the 3-layer network of Table 1, the deep ones of
     Table 2 and the diffused credits of Table S3 alike; the run's (PGPE's, the seed's, how long)
     are :class:`~tdca_lib.method.outer_loop.RunSettings`'. Defaults are the ``quick`` profile on
@@ -85,9 +85,7 @@ class SupervisedSettings(RunSettings):
     tdca_hidden: tuple[int, ...] = (30, 30)  # TDCA network 20-30-30-110 (paper)
     warm_start: str | None = None  # "dfa": the search starts from a TDCA network fitted to
     # DFA's credits (fit_to_dfa; ours, notebook 07); None: from a random one
-    # The run here (seed: also the zero init's; generations: paper 5000):
-    sigma: float = 0.05  # our choice
-    center_lr: float = 0.03  # our choice
+    # The run (RunSettings): seed is also the zero init's; generations: paper 5000.
     # Evaluation in notebook 02 (not evolution):
     seeds: int = not_evolved(5)  # bottom-up networks per method and cell, mean ± std
     # (steps, train size) of Table 1 (paper: 1000 / 10000 / 60000 samples); quick stops at

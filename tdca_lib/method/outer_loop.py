@@ -16,6 +16,7 @@ settings, a :class:`RunSettings`; its fitness and start; how to measure what it 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
 import time
@@ -85,6 +86,21 @@ class RunSettings:
 
     def __post_init__(self):  # refuse a bad setting now, not an hour into a run
         check_settings(self)
+
+    @classmethod
+    def with_defaults(cls, **defaults: Any) -> type:
+        """These run fields with an experiment's own default values, as the base of its
+        settings class: each field stays declared here alone (its type, meaning and
+        ``not_evolved`` mark), the experiment gives only its numbers."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(defaults) - set(fields))
+        if unknown:
+            raise TypeError(f"not run fields: {', '.join(unknown)}; valid: {', '.join(fields)}")
+        return dataclasses.make_dataclass(
+            cls.__name__, [(name, fields[name].type,
+                            dataclasses.field(default=value, metadata=fields[name].metadata))
+                           for name, value in defaults.items()],
+            bases=(cls,), frozen=True, namespace={"__module__": cls.__module__})
 
 
 @dataclass(frozen=True)
