@@ -469,3 +469,24 @@ def test_claims_pair_each_search_with_zero_bp_and_the_baseline_subset_by_subset(
     assert frame["evidence"].iloc[0].endswith(
         "2 seeds x 3 subsets at 8 evaluations against Zero BP's 80.00%, subset by subset; "
         "0 of 2 runs at their budget")
+
+
+def test_the_aimed_searches_figure_keeps_a_searchs_colour_in_both_panels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tdca_lib.machinery import plots
+
+    rows = [{"variant": v, "seed": s, "evaluations": e, "meta_test": 0.88 + 0.001 * e / 96,
+             "meta_test_50": None if v == "dfa-start-small-steps" else 0.87}
+            for v in ("dfa-start-small-steps", "held-out") for s in (0, 1) for e in (0, 96, 192)]
+    fig, axes = plt.subplots(1, 2)
+    plots.aimed_searches(axes, pd.DataFrame(rows), dfa=0.885)
+    left = {line.get_label(): line.get_color() for line in axes[0].get_lines()}
+    right = {line.get_label(): line.get_color() for line in axes[1].get_lines()}
+    assert left["held-out (2 seeds)"] == right["held-out (2 seeds)"]
+    assert "dfa-start-small-steps (2 seeds)" not in right  # no 50-step points recorded
+    assert "DFA, zero init (88.5%)" in left and "the DFA-fitted start (88.0%)" in left
+    plt.close(fig)

@@ -324,8 +324,9 @@ def tiny_runs(**overrides):
 
 def test_every_claim_of_the_section_gets_one_of_the_rules_words():
     runs, claims = tiny_runs(), Claims()
-    measured = supervised_section.judge_table1(claims, runs)
+    measured, verdicts = supervised_section.judge_table1(claims, runs)
     assert measured.startswith("MNIST, 2 steps, 30 train: Kaiming BP meta-train: train ")
+    assert "| claim" in verdicts and "| claim" not in measured  # the measurements alone checked
     supervised_section.judge_table_s1(claims, runs)
     supervised_section.judge_table_s2(claims, runs)
     frame = claims.frame()

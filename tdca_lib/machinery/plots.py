@@ -136,8 +136,7 @@ def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = 
     """Notebook 07's scale curve: meta-test accuracy against member evaluations (log axis), one
     colour a population (each evolution seed thin, their mean bold), with the yardsticks and
     the paper's number as horizontal lines. ``curves``:
-    :func:`tdca_lib.experiments.scale.stored_curves`
-    rows of one variant."""
+    :func:`tdca_lib.sections.scale.stored_curves` rows of one variant."""
     _per_population(ax, curves, "meta_test", 100)
     for label, value in yardsticks.items():  # "Zero BP", "Kaiming DFA": init by line style,
         # rule by colour, the value in the legend (the lines lie close together)
@@ -151,6 +150,35 @@ def scale_curve(ax, curves, yardsticks: dict[str, float], paper: float | None = 
            ylabel="meta-test accuracy (%)")
     ax.legend(fontsize=7, loc="center left")
     return ax
+
+
+def aimed_searches(axes, curves, dfa: float):
+    """Notebook 07's searches from the DFA-fitted start (``curves``: their
+    :func:`tdca_lib.sections.scale.stored_curves` rows): meta-test accuracy at 20 inner steps
+    (left) and at 50 (right) against member evaluations, one colour a search, the mean over
+    its evolution seeds where all have been; the start (its mean over the fit seeds) dashed,
+    zero-init DFA at 20 steps (``dfa``) dotted. Evaluations on a log axis but for the start,
+    drawn at the left edge."""
+    start = curves[curves["evaluations"] == 0]
+    colors = dict(zip(sorted(curves["variant"].unique()), plt.rcParams["axes.prop_cycle"]
+                      .by_key()["color"]))  # a search keeps its colour in both panels
+    for ax, key, steps in zip(axes, ("meta_test", "meta_test_50"), (20, 50)):
+        for variant, rows in curves.groupby("variant", sort=True):
+            seeds = rows["seed"].nunique()
+            by_point = rows.groupby("evaluations")[key]
+            mean = by_point.mean()[by_point.count() == seeds]  # where every seed has been
+            if len(mean) > 1:
+                ax.plot(mean.index.to_numpy().clip(min=48), 100 * mean.to_numpy(), lw=1.5,
+                        marker=".", color=colors[variant], label=f"{variant} ({seeds} seeds)")
+        ax.axhline(100 * start[key].mean(), color="k", ls="--", lw=1,
+                   label=f"the DFA-fitted start ({100 * start[key].mean():.1f}%)")
+        if steps == 20:
+            ax.axhline(100 * dfa, color="tab:green", ls=":", lw=1.2,
+                       label=f"DFA, zero init ({100 * dfa:.1f}%)")
+        ax.set(xscale="log", xlabel="member evaluations (the start at the left edge)",
+               ylabel=f"meta-test accuracy after {steps} inner steps (%)")
+    axes[0].legend(fontsize=7, loc="lower left")
+    return axes
 
 
 def scale_fitness(ax, curves):

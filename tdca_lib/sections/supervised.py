@@ -405,12 +405,12 @@ def judge_convergence(claims: Claims, logs: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def judge_table1(claims: Claims, runs: Runs) -> str:
+def judge_table1(claims: Claims, runs: Runs) -> tuple[str, str]:
     """Table 1's claims into ``claims``: at the evolved setting, on the meta-test subsets,
     TDCA-net against Zero and Kaiming BP on MNIST (train and test accuracy) and the transfer to
     Fashion-MNIST against Zero BP and TrFC (test); at the larger settings (the evolution's
     samples and more, no meta-test) TDCA-net against Zero BP. Returns the measurements, a line
-    a result, and the verdicts."""
+    a result (the same under every profile), and the verdicts (smoke runs fewer settings)."""
     settings, budget = runs.settings, search_budget(runs.settings)
     evolved_at = (settings.steps, settings.train_size)
     small = f"{settings.steps} steps, {settings.train_size} train"
@@ -450,7 +450,7 @@ def judge_table1(claims: Claims, runs: Runs) -> str:
                                                for m in ("TDCA-net", "Zero BP")) + (True,)
                  for s in larger}, note=f"test accuracy over the inits; {budget}",
                 nothing="this profile runs Table 1 at the evolved setting only")
-    return "\n".join(lines) + "\n\n" + judged(claims, first)
+    return "\n".join(lines), judged(claims, first)
 
 
 def evolution_against_start(claims: Claims, runs: Runs) -> pd.DataFrame:
