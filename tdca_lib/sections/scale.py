@@ -302,9 +302,9 @@ def earns_its_place(table: pd.DataFrame, yardsticks: pd.DataFrame,
     by subset: *supported*) and does not lose at 50 steps (not *not supported*). ``table``:
     :func:`improvements`; ``yardsticks``: :func:`yardsticks` (a row a subset). One line a
     search, then the decision."""
-    lines, qualified = [], []
+    lines, qualified, runs = [], [], warm_runs(folder, population)
     for row in table.to_dict("records"):
-        curves = warm_runs(folder, population)[row["variant"]]
+        curves = runs[row["variant"]]
         _, end = start_and_end(curves, row["evaluations"], "meta_test")
         by_subset = np.asarray(end).reshape(len(curves), -1).mean(0)
         against_dfa = claims.difference(by_subset, yardsticks["Zero DFA"].to_numpy())
